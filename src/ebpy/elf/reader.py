@@ -1,0 +1,75 @@
+"""Read the executable sections of a BPF ELF object, with their function symbols.
+
+Built on pyelftools. Every malformed input becomes an ``ElfError`` naming the
+file; pyelftools' own exceptions never leak. This is not yet the full loader:
+no maps, relocations, BTF or program-type rules.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from ebpy.errors import InputError
+
+EM_BPF = 247
+SHF_EXECINSTR = 0x4
+
+
+class ElfError(InputError):
+    """An object file that cannot be read: ``section`` and ``offset`` where known."""
+
+    def __init__(self, reason: str, section: str = "", offset: int | None = None) -> None:
+        self.reason = reason
+        self.section = section
+        self.offset = offset
+        where = f"section {section}: " if section else ""
+        super().__init__(f"{where}{reason}")
+
+
+@dataclass(frozen=True)
+class CodeSection:
+    """An executable section: its name, bytes and function symbols (offset -> name)."""
+
+    name: str
+    index: int
+    data: bytes
+    symbols: dict[int, str]
+
+
+def is_elf(data: bytes) -> bool:
+    """True when ``data`` starts with the ELF magic."""
+    return data[:4] == b"\x7fELF"
+
+
+def read_code_sections(data: bytes) -> list[CodeSection]:
+    """The non-empty executable sections of a BPF object, in file order."""
+    try:
+        from elftools.elf.elffile import ELFFile
+        from elftools.elf.sections import SymbolTableSection
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise ElfError("pyelftools is not installed") from exc
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        if elf["e_machine"] not in ("EM_BPF", EM_BPF):
+            raise ElfError(f"not a BPF object (machine {elf['e_machine']})")
+        funcs: dict[int, dict[int, str]] = {}
+        symtab = elf.get_section_by_name(".symtab")
+        if isinstance(symtab, SymbolTableSection):
+            for sym in symtab.iter_symbols():
+                shndx = sym["st_shndx"]
+                if sym["st_info"]["type"] == "STT_FUNC" and isinstance(shndx, int):
+                    funcs.setdefault(shndx, {})[sym["st_value"]] = sym.name
+        out = []
+        for index, sec in enumerate(elf.iter_sections()):
+            if (
+                sec["sh_flags"] & SHF_EXECINSTR
+                and sec["sh_size"]
+                and sec["sh_type"] == "SHT_PROGBITS"
+            ):
+                out.append(CodeSection(sec.name, index, sec.data(), funcs.get(index, {})))
+        return out
+    except ElfError:
+        raise
+    except Exception as exc:  # pyelftools raises many kinds on malformed input
+        raise ElfError(f"malformed ELF object: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,169 @@
+"""The one error tree of ebpy.
+
+Every error ebpy raises on purpose is a ``BpfError``. Errors carry their facts as
+fields (``pc``, ``addr``, ``size``, ``region``, ``line``, ``column``, ``errno`` ...);
+``str()`` gives a one-line summary built from those fields. Tests assert on the
+type and the fields, never on the wording. This module is not a logging or
+reporting facility: the CLI decides how to show an error.
+
+The tree::
+
+    BpfError
+    ├── InputError                 bad input from a user (files, hex, options)
+    │   ├── AsmError               assembler: line, column, text
+    │   └── DecodeError            bytes that are not a valid instruction: pc, raw
+    ├── EncodeError                an Instruction that cannot be encoded: field, value
+    ├── LinkError                  builder/link pass: unknown or duplicate label
+    ├── VmError                    the interpreter stopped the program: pc
+    │   ├── MemoryAccessError      bad load/store: pc, addr, size, region, write
+    │   ├── BudgetExceededError    instruction budget used up: pc, budget
+    │   ├── CallDepthError         bpf-to-bpf calls nested too deep: pc, depth
+    │   ├── UnknownHelperError     call to a helper id with no implementation: pc, helper_id
+    │   └── InvalidInstructionError  an opcode the VM cannot run: pc, opcode
+    ├── KernelError                a bpf(2) call failed: cmd, errno, log
+    └── NotSupportedError          a feature missing here: feature, hint
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+
+class BpfError(Exception):
+    """Root of every error ebpy raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(BpfError):
+    """Bad input from a user: a file, a hex string, an option."""
+
+
+class AsmError(InputError):
+    """The assembler could not read a line.
+
+    ``line`` and ``column`` are 1-based; ``text`` is the source line.
+    """
+
+    def __init__(self, reason: str, line: int = 0, column: int = 0, text: str = "") -> None:
+        self.reason = reason
+        self.line = line
+        self.column = column
+        self.text = text
+        where = f"line {line}, column {column}: " if line else ""
+        super().__init__(f"{where}{reason}")
+
+
+class DecodeError(InputError):
+    """Bytes that do not decode to a valid instruction at ``pc``."""
+
+    def __init__(self, reason: str, pc: int | None = None, raw: bytes = b"") -> None:
+        self.reason = reason
+        self.pc = pc
+        self.raw = raw
+        where = f"insn {pc}: " if pc is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class EncodeError(BpfError):
+    """An instruction field does not fit its encoding."""
+
+    def __init__(self, field: str, value: int, reason: str = "out of range") -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field} {value}: {reason}")
+
+
+class LinkError(BpfError):
+    """A label could not be resolved (unknown, duplicate, or out of range)."""
+
+    def __init__(self, reason: str, label: str = "", pc: int | None = None) -> None:
+        self.reason = reason
+        self.label = label
+        self.pc = pc
+        where = f"insn {pc}: " if pc is not None else ""
+        super().__init__(f"{where}{reason}" + (f" '{label}'" if label else ""))
+
+
+class VmError(BpfError):
+    """The interpreter stopped the program at instruction ``pc``."""
+
+    def __init__(self, reason: str, pc: int | None = None) -> None:
+        self.reason = reason
+        self.pc = pc
+        where = f"insn {pc}: " if pc is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class MemoryAccessError(VmError):
+    """A load or store outside every region it may touch."""
+
+    def __init__(
+        self, pc: int | None, addr: int, size: int, region: str | None, write: bool = False
+    ) -> None:
+        self.addr = addr
+        self.size = size
+        self.region = region
+        self.write = write
+        kind = "write" if write else "read"
+        inside = f" in region {region}" if region else " outside every region"
+        super().__init__(f"invalid {kind} of {size} bytes at {addr:#x}{inside}", pc)
+
+
+class BudgetExceededError(VmError):
+    """The program ran more instructions than its budget allows."""
+
+    def __init__(self, pc: int | None, budget: int) -> None:
+        self.budget = budget
+        super().__init__(f"instruction budget of {budget} exhausted", pc)
+
+
+class CallDepthError(VmError):
+    """bpf-to-bpf calls nested deeper than the limit."""
+
+    def __init__(self, pc: int | None, depth: int) -> None:
+        self.depth = depth
+        super().__init__(f"call depth {depth} exceeds the limit", pc)
+
+
+class UnknownHelperError(VmError):
+    """A call to a helper id that has no implementation here."""
+
+    def __init__(self, pc: int | None, helper_id: int) -> None:
+        self.helper_id = helper_id
+        super().__init__(f"unknown helper {helper_id}", pc)
+
+
+class InvalidInstructionError(VmError):
+    """An instruction the VM cannot execute."""
+
+    def __init__(self, pc: int | None, opcode: int, reason: str = "invalid instruction") -> None:
+        self.opcode = opcode
+        super().__init__(f"{reason} (opcode {opcode:#04x})", pc)
+
+
+class KernelError(BpfError):
+    """A bpf(2) command failed. ``log`` holds the verifier log when there is one."""
+
+    def __init__(self, cmd: str, errno: int, log: str = "") -> None:
+        self.cmd = cmd
+        self.errno = errno
+        self.log = log
+        name = _errno.errorcode.get(errno, str(errno))
+        super().__init__(f"{cmd}: {name} ({os.strerror(errno)})")
+
+
+class NotSupportedError(BpfError):
+    """A feature this machine or build does not have."""
+
+    def __init__(self, feature: str, hint: str = "") -> None:
+        self.feature = feature
+        self.hint = hint
+        super().__init__(f"{feature} is not supported here" + (f": {hint}" if hint else ""))
