@@ -176,8 +176,10 @@ def main() -> None:
         ("packet parse (LD_ABS, TCP SYN)", PACKET_PARSE, 20_000 // scale, 100_000),
         ("stack heavy (1000 iterations)", STACK_HEAVY.format(n=1000), 100 // scale, 1000),
     ]
-    print(f"{'program':34} {'insns/run':>10} {'VM Minsn/s':>11} {'VM us/run':>11}"
-          f" {'kernel ns/run':>14} {'VM/kernel':>10}")
+    print(
+        f"{'program':34} {'insns/run':>10} {'VM Minsn/s':>11} {'VM us/run':>11}"
+        f" {'kernel ns/run':>14} {'VM/kernel':>10}"
+    )
     for name, text, runs, kernel_repeat in cases:
         vm = Vm(assemble(text), budget=1 << 40)
         insns, rate, ns = measure_vm(vm, frame, runs, args.rounds)
@@ -189,7 +191,9 @@ def main() -> None:
                 raise SystemExit(f"{name}: kernel returned {retval}, VM {vm.run(frame)}")
             kcol = f"{kns:,.0f}"
             ratio = f"{ns / max(kns, 1):,.0f}x"
-        print(f"{name:34} {insns:>10,} {rate / 1e6:>11.2f} {ns / 1e3:>11.1f} {kcol:>14} {ratio:>10}")
+        print(
+            f"{name:34} {insns:>10,} {rate / 1e6:>11.2f} {ns / 1e3:>11.1f} {kcol:>14} {ratio:>10}"
+        )
 
 
 if __name__ == "__main__":

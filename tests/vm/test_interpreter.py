@@ -30,15 +30,15 @@ from ebpy.isa.builder import (
     LDDW,
     LDX,
     LDXSX,
-    ST,
-    STX,
-    Label,
     R0,
     R1,
     R2,
     R3,
     R6,
     R10,
+    ST,
+    STX,
+    Label,
     link,
 )
 from ebpy.isa.instruction import Instruction
@@ -204,7 +204,12 @@ def test_atomics(op: AtomicOp, size: Size, expected_mem: int, expected_src: int)
 
 
 def test_cmpxchg() -> None:
-    prog = [ALU64.MOV.imm(R0, 10), ALU64.MOV.imm(R2, 7), ATOMIC(Size.DW, AtomicOp.CMPXCHG, R1, R2, 0), EXIT()]
+    prog = [
+        ALU64.MOV.imm(R0, 10),
+        ALU64.MOV.imm(R2, 7),
+        ATOMIC(Size.DW, AtomicOp.CMPXCHG, R1, R2, 0),
+        EXIT(),
+    ]
     buf = bytearray(struct.pack("<Q", 10))
     assert Vm(prog).run(buf) == 10
     assert struct.unpack("<Q", buf)[0] == 7
@@ -264,8 +269,13 @@ def test_callx_helper_and_function_pointer() -> None:
         ]
     )
     assert Vm(prog).run() == 42
-    assert Vm([ALU64.MOV.imm(R1, 3), ALU64.MOV.imm(R2, 5), CALLX(R2), EXIT()],
-              helpers=CONFORMANCE_HELPERS).run() == 3
+    assert (
+        Vm(
+            [ALU64.MOV.imm(R1, 3), ALU64.MOV.imm(R2, 5), CALLX(R2), EXIT()],
+            helpers=CONFORMANCE_HELPERS,
+        ).run()
+        == 3
+    )
 
 
 def test_ld_abs_ind_big_endian_and_out_of_bounds_exit() -> None:

@@ -67,7 +67,6 @@ def disasm_cmd(file: str, section: str | None, style: str, with_bytes: bool | No
     from ebpy.cli.inputs import load_program, read_bytes
     from ebpy.elf.reader import is_elf, read_code_sections
     from ebpy.isa.disasm import disassemble, objdump_text
-    from ebpy.isa.encoding import decode
 
     data = read_bytes(file) if file != "-" else None
     if data is not None and is_elf(data) and style == "llvm":
@@ -78,10 +77,10 @@ def disasm_cmd(file: str, section: str | None, style: str, with_bytes: bool | No
                 from ebpy.errors import InputError
 
                 raise InputError(f"no program section {section!r} in {file}")
+        # The whole llvm-objdump -d layout: a header line, then a block per section.
+        click.echo(f"\n{file}:\tfile format elf64-bpf")
         for sec in sections:
-            click.echo(
-                objdump_text(sec.name, sec.symbols, decode(sec.data, strict=False)), nl=False
-            )
+            click.echo("\n" + objdump_text(sec.name, sec.symbols, sec.data), nl=False)
         return
     loaded = load_program(file, section)
     text = disassemble(loaded.insns, style=style, with_bytes=bool(with_bytes))

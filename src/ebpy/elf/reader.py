@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from ebpy.errors import InputError
 
 EM_BPF = 247
+_SKIPPED_SYMBOLS = frozenset({"STT_SECTION", "STT_FILE"})
+_SYMBOL_ORDER = {"STT_NOTYPE": 0, "STT_OBJECT": 1, "STT_FUNC": 2}
 SHF_EXECINSTR = 0x4
 
 
@@ -29,7 +31,11 @@ class ElfError(InputError):
 
 @dataclass(frozen=True)
 class CodeSection:
-    """An executable section: its name, bytes and function symbols (offset -> name)."""
+    """An executable section: its name, bytes and symbols (byte offset -> name).
+
+    ``symbols`` holds functions and local labels (clang's ``LBB`` ones); where
+    several share an offset, the one llvm-objdump shows.
+    """
 
     name: str
     index: int
@@ -53,13 +59,17 @@ def read_code_sections(data: bytes) -> list[CodeSection]:
         elf = ELFFile(io.BytesIO(data))
         if elf["e_machine"] not in ("EM_BPF", EM_BPF):
             raise ElfError(f"not a BPF object (machine {elf['e_machine']})")
-        funcs: dict[int, dict[int, str]] = {}
+        found: dict[int, list[tuple[int, int, str]]] = {}
         symtab = elf.get_section_by_name(".symtab")
         if isinstance(symtab, SymbolTableSection):
             for sym in symtab.iter_symbols():
-                shndx = sym["st_shndx"]
-                if sym["st_info"]["type"] == "STT_FUNC" and isinstance(shndx, int):
-                    funcs.setdefault(shndx, {})[sym["st_value"]] = sym.name
+                shndx, kind = sym["st_shndx"], sym["st_info"]["type"]
+                if isinstance(shndx, int) and sym.name and kind not in _SKIPPED_SYMBOLS:
+                    order = _SYMBOL_ORDER.get(kind, len(_SYMBOL_ORDER))
+                    found.setdefault(shndx, []).append((sym["st_value"], order, sym.name))
+        # Where several symbols share an offset, keep the one llvm-objdump shows: the
+        # last in (offset, type, name) order.
+        funcs = {i: {addr: name for addr, _, name in sorted(v)} for i, v in found.items()}
         out = []
         for index, sec in enumerate(elf.iter_sections()):
             if (

@@ -37,6 +37,7 @@ MAX_REG = 10
 _ATOMIC_OPS = frozenset(int(a) for a in AtomicOp)
 _PSEUDO = frozenset(int(p) for p in PseudoSrc)
 _CALL_SRC = frozenset(int(c) for c in CallSrc)
+_PSEUDO_NO_HIGH = frozenset({PseudoSrc.MAP_FD, PseudoSrc.MAP_IDX, PseudoSrc.FUNC})
 
 
 def _check_regs(insn: Instruction) -> None:
@@ -176,6 +177,8 @@ def _check_jmp(insn: Instruction) -> str | None:
             return None if _zero(insn, "src", "off", "imm") else "callx uses reserved fields"
         if insn.src not in _CALL_SRC:
             return f"call with unknown src {insn.src}"
+        if insn.src == CallSrc.KFUNC:  # off: index of the module's BTF fd, or 0
+            return None if insn.dst == 0 and insn.off >= 0 else "kfunc call uses reserved fields"
         return None if _zero(insn, "dst", "off") else "call uses reserved fields"
     if op == JmpOp.EXIT:
         ok = not is32 and not x and _zero(insn, "dst", "src", "off", "imm")
@@ -193,6 +196,8 @@ def _check_ld(insn: Instruction) -> str | None:
     if insn.op == LDDW:
         if insn.src not in _PSEUDO:
             return f"lddw with unknown pseudo source {insn.src}"
+        if insn.src in _PSEUDO_NO_HIGH and insn.imm >> 32:
+            return "lddw of a map or function reference with a non-zero upper half"
         return None if insn.off == 0 else "lddw uses reserved off field"
     if mode == Mode.ABS and size != Size.DW:
         return None if _zero(insn, "dst", "src", "off") else "ld_abs uses reserved fields"
