@@ -133,20 +133,26 @@ def _check_atomic_size(size: Size, signed: bool, wide: bool | None, width: str, 
         raise LineError("a 64-bit atomic operation needs r-registers", col)
 
 
+def _atomic_operand(
+    cur: Cursor, wide: bool, width: str, first: Token, bpftool: bool
+) -> tuple[int, int]:
+    """The ``(`` and memory operand of xchg/cmpxchg: ``((u64 *)(rD +off)`` or ``(rD + off``."""
+    cur.expect("(")
+    if bpftool:
+        got, signed, col = cast(cur)
+        _check_atomic_size(got, signed, wide, width, col)
+        return memory(cur)
+    if wide and width != "r":
+        raise LineError("a 64-bit atomic operation needs r-registers", first.col)
+    return bare_memory(cur)
+
+
 def _xchg(wide: bool, bpftool: bool) -> Callable[[Cursor, int, str, Token], Parsed]:
     """``rS = xchg_64(rD + off, rS)`` (llvm) or ``rS = atomic64_xchg((u64 *)(rD +off), rS)``."""
 
     def parse(cur: Cursor, dst: int, width: str, first: Token) -> Parsed:
-        cur.expect("(")
         size = Size.DW if wide else Size.W
-        if bpftool:
-            got, signed, col = cast(cur)
-            _check_atomic_size(got, signed, wide, width, col)
-            mem_reg, off = memory(cur)
-        else:
-            if wide and width != "r":
-                raise LineError("a 64-bit atomic operation needs r-registers", first.col)
-            mem_reg, off = bare_memory(cur)
+        mem_reg, off = _atomic_operand(cur, wide, width, first, bpftool)
         cur.expect(",")
         same_reg(cur, dst, width)
         cur.expect(")")
@@ -162,16 +168,8 @@ def _cmpxchg(wide: bool, bpftool: bool) -> Callable[[Cursor, int, str, Token], P
     def parse(cur: Cursor, dst: int, width: str, first: Token) -> Parsed:
         if dst != 0:
             raise LineError("compare-and-exchange writes r0", first.col)
-        cur.expect("(")
         size = Size.DW if wide else Size.W
-        if bpftool:
-            got, signed, col = cast(cur)
-            _check_atomic_size(got, signed, wide, width, col)
-            mem_reg, off = memory(cur)
-        else:
-            if wide and width != "r":
-                raise LineError("a 64-bit atomic operation needs r-registers", first.col)
-            mem_reg, off = bare_memory(cur)
+        mem_reg, off = _atomic_operand(cur, wide, width, first, bpftool)
         cur.expect(",")
         same_reg(cur, 0, width)
         cur.expect(",")
