@@ -1,0 +1,23 @@
+"""The kernel backend: put ebpy's programs into the running Linux kernel through bpf(2).
+
+Everything goes through the raw ``bpf(2)`` system call via ctypes (``_syscall``);
+there is no libbpf. ``prog`` loads programs (``BPF_PROG_LOAD``, fetching the
+verifier log on rejection) and test-runs them (``BPF_PROG_TEST_RUN``);
+``features`` probes, once per process, whether bpf(2) is usable here.
+
+What it is not (yet): no maps, BTF, pinning, attaching or readers. It never runs
+programs itself (that is ``ebpy.vm``) and nothing in ``isa``, ``verifier`` or
+``vm`` imports it. Missing privileges or a kernel without bpf(2) raise
+``NotSupportedError``; a failed command raises ``KernelError`` with its errno and log.
+"""
+
+from ebpy.kernel.features import bpf_available, bpf_unavailable_reason, require_bpf
+from ebpy.kernel.prog import KernelProgram, TestRunResult
+
+__all__ = [
+    "KernelProgram",
+    "TestRunResult",
+    "bpf_available",
+    "bpf_unavailable_reason",
+    "require_bpf",
+]

@@ -1,0 +1,188 @@
+"""The raw ``bpf(2)`` system call through ctypes, and the parts of ``union bpf_attr`` we use.
+
+``bpf(cmd, attr)`` calls ``syscall(__NR_bpf, cmd, &attr, sizeof(attr))`` through the C
+library's ``syscall`` function (no libbpf), returns the non-negative result and turns
+a failure into an ``ebpy`` error: ``EPERM`` (missing privilege) and ``ENOSYS`` (no
+``bpf(2)`` in this kernel) become ``NotSupportedError``, every other errno a
+``KernelError`` carrying the command and the errno.
+
+Each command's view of ``union bpf_attr`` is a ``ctypes.Structure`` padded with zeros
+to ``ATTR_SIZE`` bytes; its field offsets follow ``linux/bpf.h`` (``__aligned_u64``
+fields are 8-byte aligned, which is also ctypes' natural alignment for ``c_uint64``
+on the 64-bit machines we support). Pointer fields are plain ``u64`` addresses:
+the caller keeps the buffers they point to alive until ``bpf()`` returns
+(``addressof`` below gives the address of a ctypes buffer).
+
+This module is the only place that knows syscall numbers and struct layouts. It
+does not decide policy (retries with a log, sizes of buffers, closing fds): that is
+``ebpy.kernel.prog``'s job.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import functools
+import platform
+import sys
+from collections.abc import Callable
+
+from ebpy.errors import KernelError, NotSupportedError
+from ebpy.uapi import BpfCmd
+
+#: ``__NR_bpf`` by ``platform.machine()``.
+SYSCALL_NUMBERS = {
+    "x86_64": 321,
+    "amd64": 321,
+    "aarch64": 280,
+    "arm64": 280,
+}
+
+#: Bytes of ``union bpf_attr`` we pass. The kernel accepts a shorter union than its
+#: own (it zero-fills the rest) and a longer one whose extra bytes are zero; 144
+#: bytes reach ``log_true_size``, the last ``BPF_PROG_LOAD`` field we read.
+ATTR_SIZE = 144
+
+#: ``BPF_OBJ_NAME_LEN``: program names hold at most 15 bytes and a NUL.
+OBJ_NAME_LEN = 16
+
+_u32 = ctypes.c_uint32
+_u64 = ctypes.c_uint64
+
+PRIVILEGE_HINT = "bpf(2) needs root (or CAP_BPF with CAP_PERFMON/CAP_NET_ADMIN)"
+
+
+class ProgLoadAttr(ctypes.Structure):
+    """``union bpf_attr`` as read by ``BPF_PROG_LOAD`` (``BPF_PROG_LOAD = 5``)."""
+
+    _fields_ = [
+        ("prog_type", _u32),  # 0
+        ("insn_cnt", _u32),  # 4
+        ("insns", _u64),  # 8: const struct bpf_insn *
+        ("license", _u64),  # 16: const char *
+        ("log_level", _u32),  # 24
+        ("log_size", _u32),  # 28
+        ("log_buf", _u64),  # 32: char *
+        ("kern_version", _u32),  # 40
+        ("prog_flags", _u32),  # 44
+        ("prog_name", ctypes.c_char * OBJ_NAME_LEN),  # 48
+        ("prog_ifindex", _u32),  # 64
+        ("expected_attach_type", _u32),  # 68
+        ("prog_btf_fd", _u32),  # 72
+        ("func_info_rec_size", _u32),  # 76
+        ("func_info", _u64),  # 80
+        ("func_info_cnt", _u32),  # 88
+        ("line_info_rec_size", _u32),  # 92
+        ("line_info", _u64),  # 96
+        ("line_info_cnt", _u32),  # 104
+        ("attach_btf_id", _u32),  # 108
+        ("attach_prog_fd", _u32),  # 112 (a union with attach_btf_obj_fd)
+        ("core_relo_cnt", _u32),  # 116
+        ("fd_array", _u64),  # 120
+        ("core_relos", _u64),  # 128
+        ("core_relo_rec_size", _u32),  # 136
+        ("log_true_size", _u32),  # 140: written back by Linux >= 6.4
+    ]
+
+
+class TestRunAttr(ctypes.Structure):
+    """``union bpf_attr`` as read by ``BPF_PROG_TEST_RUN`` (``BPF_PROG_TEST_RUN = 10``)."""
+
+    __test__ = False  # not a pytest test class
+
+    _fields_ = [
+        ("prog_fd", _u32),  # 0
+        ("retval", _u32),  # 4: output
+        ("data_size_in", _u32),  # 8
+        ("data_size_out", _u32),  # 12: input and output
+        ("data_in", _u64),  # 16
+        ("data_out", _u64),  # 24
+        ("repeat", _u32),  # 32
+        ("duration", _u32),  # 36: output, mean ns per run
+        ("ctx_size_in", _u32),  # 40
+        ("ctx_size_out", _u32),  # 44: input and output
+        ("ctx_in", _u64),  # 48
+        ("ctx_out", _u64),  # 56
+        ("flags", _u32),  # 64
+        ("cpu", _u32),  # 68
+        ("batch_size", _u32),  # 72
+        ("_pad", ctypes.c_uint8 * (ATTR_SIZE - 76)),
+    ]
+
+
+if ctypes.sizeof(ProgLoadAttr) != ATTR_SIZE or ctypes.sizeof(TestRunAttr) != ATTR_SIZE:
+    raise ImportError("union bpf_attr views have the wrong size on this platform")
+
+
+def addressof(buf: ctypes.Array[ctypes.c_char] | None) -> int:
+    """The address of a ctypes buffer as a ``u64`` attr field (0 for None)."""
+    return 0 if buf is None else ctypes.addressof(buf)
+
+
+def syscall_number() -> int:
+    """``__NR_bpf`` on this machine; ``NotSupportedError`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        raise NotSupportedError("bpf(2)", f"bpf(2) is a Linux system call; this is {sys.platform}")
+    machine = platform.machine().lower()
+    try:
+        return SYSCALL_NUMBERS[machine]
+    except KeyError:
+        raise NotSupportedError(
+            "bpf(2)", f"the bpf syscall number for {machine!r} is not known to ebpy"
+        ) from None
+
+
+_SyscallFn = Callable[[int, int, object, int], int]
+
+
+@functools.cache
+def _libc_syscall() -> _SyscallFn:
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = libc.syscall
+    fn.restype = ctypes.c_long
+    fn.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint]
+    call: _SyscallFn = fn
+    return call
+
+
+def cmd_name(cmd: int) -> str:
+    """``BPF_PROG_LOAD`` for ``BpfCmd.PROG_LOAD``; the number for an unknown command."""
+    try:
+        return f"BPF_{BpfCmd(cmd).name}"
+    except ValueError:
+        return f"bpf cmd {int(cmd)}"
+
+
+def error_for(cmd: int, err: int) -> KernelError | NotSupportedError:
+    """The ebpy error for ``bpf(cmd)`` failing with ``err``."""
+    name = cmd_name(cmd)
+    if err == _errno.EPERM:
+        return NotSupportedError(f"{name} (EPERM)", PRIVILEGE_HINT)
+    if err == _errno.ENOSYS:
+        return NotSupportedError(
+            f"{name} (ENOSYS)", "this kernel was built without bpf(2) (CONFIG_BPF_SYSCALL)"
+        )
+    return KernelError(name, err)
+
+
+_RETRY_ERRNOS = frozenset({_errno.EINTR, _errno.EAGAIN})
+_RETRIES = 5
+
+
+def bpf(cmd: int, attr: ctypes.Structure) -> int:
+    """Run ``bpf(cmd, &attr, sizeof(attr))``; the result (often a new fd) or an error.
+
+    ``EINTR`` and ``EAGAIN`` are retried a few times, as the kernel asks for. Every
+    buffer an address field of ``attr`` points to must stay alive until this returns.
+    """
+    nr = syscall_number()
+    fn = _libc_syscall()
+    size = ctypes.sizeof(attr)
+    for _ in range(_RETRIES):
+        ret = fn(nr, int(cmd), ctypes.byref(attr), size)
+        if ret >= 0:
+            return ret
+        err = ctypes.get_errno()
+        if err not in _RETRY_ERRNOS:
+            break
+    raise error_for(cmd, err)
