@@ -29,7 +29,16 @@ if TYPE_CHECKING:
     from ebpy.isa.instruction import Instruction
     from ebpy.vm.interpreter import Vm
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "BpfError",
+    "Instruction",
+    "Vm",
+    "assemble",
+    "decode",
+    "disassemble",
+    "encode",
+]
+assert sorted(__all__) == sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:
