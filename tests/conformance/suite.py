@@ -23,6 +23,11 @@ KNOWN_SECTIONS = {"asm", "raw", "mem", "result", "error", "c", "no register offs
 Plugin = Callable[[str, str | None], tuple[int, str]]
 
 
+def suite_files(folder: str) -> list[Path]:
+    """The ``.data`` files of ``tests`` or ``negative``; empty when the suite is absent."""
+    return sorted((SUITE / folder).glob("*.data")) if SUITE.is_dir() else []
+
+
 @dataclass
 class Case:
     path: Path

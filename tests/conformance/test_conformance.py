@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from ebpy.cli.main import cli
-from tests.conformance.suite import SUITE, judge
+from tests.conformance.suite import SUITE, judge, suite_files
 
-TESTS = sorted((SUITE / "tests").glob("*.data")) if SUITE.is_dir() else []
-NEGATIVE = sorted((SUITE / "negative").glob("*.data")) if SUITE.is_dir() else []
+TESTS = suite_files("tests")
+NEGATIVE = suite_files("negative")
 needs_suite = pytest.mark.skipif(not SUITE.is_dir(), reason=f"{SUITE} is absent")
 
 
