@@ -20,6 +20,10 @@ The tree::
     │   ├── CallDepthError         bpf-to-bpf calls nested too deep: pc, depth
     │   ├── UnknownHelperError     call to a helper id with no implementation: pc, helper_id
     │   └── InvalidInstructionError  an opcode the VM cannot run: pc, opcode
+    ├── MapError                   a map operation failed as the kernel's would: op, errno, map
+    ├── ContextAccessError         a program touches its context where its type forbids:
+    │                              prog_type, offset, size, write, pc
+    ├── TestRunError               test-run input the kernel would refuse: errno, reason
     ├── KernelError                a bpf(2) call failed: cmd, errno, log
     └── NotSupportedError          a feature missing here: feature, hint
 """
@@ -147,6 +151,61 @@ class InvalidInstructionError(VmError):
     def __init__(self, pc: int | None, opcode: int, reason: str = "invalid instruction") -> None:
         self.opcode = opcode
         super().__init__(f"{reason} (opcode {opcode:#04x})", pc)
+
+
+class MapError(BpfError):
+    """A map operation failed with the errno the kernel gives (``ENOENT``, ``EEXIST`` ...).
+
+    ``op`` names the operation (``lookup``, ``update``, ``create`` ...), ``map`` the map.
+    """
+
+    def __init__(self, op: str, errno: int, map: str = "", reason: str = "") -> None:
+        self.op = op
+        self.errno = errno
+        self.map = map
+        self.reason = reason
+        name = _errno.errorcode.get(errno, str(errno))
+        where = f"map {map}: " if map else ""
+        why = f": {reason}" if reason else ""
+        super().__init__(f"{where}{op}: {name} ({os.strerror(errno)}){why}")
+
+
+class ContextAccessError(BpfError):
+    """A load or store of the program context that the program type does not allow."""
+
+    def __init__(
+        self,
+        prog_type: str,
+        offset: int,
+        size: int,
+        write: bool = False,
+        pc: int | None = None,
+        reason: str = "",
+    ) -> None:
+        self.prog_type = prog_type
+        self.offset = offset
+        self.size = size
+        self.write = write
+        self.pc = pc
+        self.reason = reason
+        where = f"insn {pc}: " if pc is not None else ""
+        kind = "write" if write else "read"
+        why = f": {reason}" if reason else ""
+        super().__init__(
+            f"{where}invalid {prog_type} context {kind} of {size} bytes at offset {offset}{why}"
+        )
+
+
+class TestRunError(BpfError):
+    """``BPF_PROG_TEST_RUN`` input that the kernel refuses, with its errno."""
+
+    def __init__(self, errno: int, reason: str = "") -> None:
+        self.errno = errno
+        self.reason = reason
+        name = _errno.errorcode.get(errno, str(errno))
+        super().__init__(
+            f"test_run: {name} ({os.strerror(errno)})" + (f": {reason}" if reason else "")
+        )
 
 
 class KernelError(BpfError):

@@ -5,6 +5,7 @@ the interpreter's calling code (``ebpy.vm``).
 """
 
 from ebpy.helpers.basic import BASIC_HELPERS
-from ebpy.helpers.registry import Helper, HelperEnv, HelperTable, Memory, StopProgram
+from ebpy.helpers.env import Runtime, Task
+from ebpy.helpers.registry import Helper, HelperEnv, HelperTable, StopProgram
 
-__all__ = ["BASIC_HELPERS", "Helper", "HelperEnv", "HelperTable", "Memory", "StopProgram"]
+__all__ = ["BASIC_HELPERS", "Helper", "HelperEnv", "HelperTable", "Runtime", "StopProgram", "Task"]

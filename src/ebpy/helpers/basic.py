@@ -8,6 +8,7 @@ maps and program types; this module is not their home.
 
 from __future__ import annotations
 
+from ebpy.helpers.protos import Arg, Proto
 from ebpy.helpers.registry import Helper, HelperEnv, HelperTable
 from ebpy.isa._intmath import M32, M64
 from ebpy.uapi import HelperId
@@ -19,6 +20,14 @@ def _ktime_get_ns(env: HelperEnv, *_: int) -> int:
 
 def _ktime_get_boot_ns(env: HelperEnv, *_: int) -> int:
     return env.boot_clock_ns() & M64
+
+
+def _ktime_get_coarse_ns(env: HelperEnv, *_: int) -> int:
+    return env.coarse_clock_ns() & M64
+
+
+def _jiffies64(env: HelperEnv, *_: int) -> int:
+    return env.jiffies() & M64
 
 
 def _get_prandom_u32(env: HelperEnv, *_: int) -> int:
@@ -88,14 +97,22 @@ def _format(env: HelperEnv, fmt: bytes, args: list[int]) -> bytes:
     return bytes(out)
 
 
-BASIC_HELPERS = HelperTable(
-    [
-        Helper(HelperId.KTIME_GET_NS, "ktime_get_ns", _ktime_get_ns),
-        Helper(HelperId.KTIME_GET_BOOT_NS, "ktime_get_boot_ns", _ktime_get_boot_ns),
-        Helper(HelperId.GET_PRANDOM_U32, "get_prandom_u32", _get_prandom_u32),
-        Helper(HelperId.GET_SMP_PROCESSOR_ID, "get_smp_processor_id", _get_smp_processor_id),
-        Helper(HelperId.GET_NUMA_NODE_ID, "get_numa_node_id", _get_numa_node_id),
-        Helper(HelperId.TRACE_PRINTK, "trace_printk", _trace_printk),
-    ]
-)
-"""The Linux helpers this build implements in userspace so far."""
+HELPERS = [
+    Helper(HelperId.KTIME_GET_NS, "ktime_get_ns", _ktime_get_ns, Proto()),
+    Helper(HelperId.KTIME_GET_BOOT_NS, "ktime_get_boot_ns", _ktime_get_boot_ns, Proto()),
+    Helper(HelperId.GET_PRANDOM_U32, "get_prandom_u32", _get_prandom_u32, Proto()),
+    Helper(HelperId.GET_SMP_PROCESSOR_ID, "get_smp_processor_id", _get_smp_processor_id, Proto()),
+    Helper(HelperId.GET_NUMA_NODE_ID, "get_numa_node_id", _get_numa_node_id, Proto()),
+    Helper(
+        HelperId.TRACE_PRINTK,
+        "trace_printk",
+        _trace_printk,
+        Proto((Arg.PTR_TO_MEM, Arg.CONST_SIZE)),
+    ),
+    Helper(HelperId.KTIME_GET_COARSE_NS, "ktime_get_coarse_ns", _ktime_get_coarse_ns, Proto()),
+    Helper(HelperId.JIFFIES64, "jiffies64", _jiffies64, Proto()),
+]
+"""Time, randomness, CPU and trace_printk."""
+
+BASIC_HELPERS = HelperTable(HELPERS)
+"""The basic helpers alone (the full Linux table is ``ebpy.helpers.linux``)."""

@@ -1,49 +1,34 @@
 """Helper functions by id: the registry the interpreter calls through.
 
 A helper is ``impl(env, r1, r2, r3, r4, r5) -> r0`` where ``env`` is the
-``HelperEnv`` of the run (memory, clock, random source, CPU, trace pipe), so a
-helper never reaches into the interpreter. ``HelperTable`` maps ids to
+``Runtime`` of the run (memory, maps, clock, random source, CPU, task, trace
+pipe, program-type state), so a helper never reaches into the interpreter. ``HelperTable`` maps ids to
 helpers; several tables can exist side by side (the Linux helpers, the
 conformance suite's own ``call 5`` "unwind"). This module is the registry and
-its protocols; it holds no helper implementations and no verifier prototypes.
+its types; it holds no helper implementations and no verifier prototypes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
+from ebpy.helpers.env import Runtime
+from ebpy.helpers.protos import Proto
 
-class Memory(Protocol):
-    """What a helper may do with the program's memory."""
-
-    def read(self, addr: int, size: int) -> bytes: ...
-
-    def read_cstr(self, addr: int, limit: int) -> bytes: ...
-
-    def write(self, addr: int, data: bytes) -> None: ...
-
-
-class HelperEnv(Protocol):
-    """The world a helper sees during one run."""
-
-    @property
-    def memory(self) -> Memory: ...
-
-    def clock_ns(self) -> int: ...
-
-    def boot_clock_ns(self) -> int: ...
-
-    def random_u32(self) -> int: ...
-
-    @property
-    def cpu(self) -> int: ...
-
-    def trace(self, line: bytes) -> None: ...
-
+HelperEnv = Runtime
+"""What a helper receives: the run's ``Runtime``."""
 
 HelperImpl = Callable[[HelperEnv, int, int, int, int, int], int]
+
+
+class TailCall(Exception):
+    """Raised by ``bpf_tail_call`` when it succeeds: the VM runs ``program`` in place
+    of the current one, with the same context."""
+
+    def __init__(self, program: object) -> None:
+        super().__init__(program)
+        self.program = program
 
 
 class StopProgram(Exception):
@@ -56,11 +41,12 @@ class StopProgram(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Helper:
-    """One helper: its id, its name and its userspace implementation."""
+    """One helper: its id, its name, its userspace implementation and its prototype."""
 
     id: int
     name: str
     impl: HelperImpl
+    proto: Proto | None = None
 
 
 class HelperTable(Mapping[int, Helper]):

@@ -28,9 +28,11 @@ from ebpy.errors import (
     VmError,
 )
 from ebpy.helpers.basic import BASIC_HELPERS
+from ebpy.helpers.env import Runtime
 from ebpy.helpers.registry import HelperTable, StopProgram
 from ebpy.isa._intmath import M64, bswap, sext
 from ebpy.isa.instruction import Instruction
+from ebpy.memory import AddressSpace, Region, RegionKind
 from ebpy.vm.compiler import (
     STACK_SIZE,
     STACK_SLOT,
@@ -38,8 +40,6 @@ from ebpy.vm.compiler import (
     ProgramCompiler,
     PseudoResolver,
 )
-from ebpy.vm.memory import AddressSpace, Region, RegionKind
-from ebpy.vm.runtime import Runtime
 
 DEFAULT_BUDGET = 10_000_000
 """Instructions one run may execute before it is stopped."""

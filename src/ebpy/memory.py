@@ -7,7 +7,9 @@ offset by ``addr & 0xFFFFFFFF``. Address 0 (NULL) is never mapped. Readable
 and writable buffers sit in two plain dicts keyed by slot, which compiled code
 reaches directly; helpers and tests use ``read``/``write`` here.
 
-This module holds memory; it does not execute instructions or decide which
+This module holds memory (shared by the VM, the program types that lay out
+contexts and packets, and the helpers that change them); it does not execute
+instructions or decide which
 program may touch which region (that is the verifier's and program type's job).
 """
 
@@ -20,6 +22,9 @@ from ebpy.errors import MemoryAccessError
 
 SLOT_SHIFT = 32
 SLOT_MASK = (1 << SLOT_SHIFT) - 1
+MAP_SLOT_BASE = 0x4000_0000
+"""Maps own slots from here up (one per map, for the map's whole life); a run's own
+regions (context, packet, memory) take slots from 1 up, stacks sit at the top."""
 
 
 class RegionKind(enum.Enum):
@@ -68,6 +73,7 @@ class AddressSpace:
         self.readable: dict[int, bytearray] = {}
         self.writable: dict[int, bytearray] = {}
         self._next = first_slot
+        self._scratch: dict[int, Region] = {}
 
     def map(
         self,
@@ -94,6 +100,23 @@ class AddressSpace:
         self.readable[region.slot] = region.buf
         if region.writable:
             self.writable[region.slot] = region.buf
+
+    def map_scratch(self, size: int) -> int:
+        """Address of a fresh writable scratch buffer of ``size`` bytes (for helpers
+        that hand pointers to callbacks); reused within a run."""
+        scratch = self._scratch.get(size)
+        if scratch is None:
+            scratch = self.map(RegionKind.MEMORY, bytes(size), name="scratch")
+            self._scratch[size] = scratch
+        return scratch.base
+
+    def replace(self, region: Region, buf: bytearray) -> None:
+        """Give ``region`` a new buffer (a packet that grew or shrank) at the same slot."""
+        region.buf = buf
+        if region.slot in self.regions:
+            self.readable[region.slot] = buf
+            if region.writable:
+                self.writable[region.slot] = buf
 
     def unmap(self, region: Region) -> None:
         self.regions.pop(region.slot, None)
