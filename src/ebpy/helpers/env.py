@@ -74,6 +74,8 @@ class Runtime:
     def __post_init__(self) -> None:
         self._rng: random.Random | None = None  # seeding is slow: made on first use
         self.tail_calls = 0
+        self.depth = 0
+        """Call depth of the running helper's caller (set for helpers with callbacks)."""
 
     # -- time and chance ---------------------------------------------------------
     def clock_ns(self) -> int:

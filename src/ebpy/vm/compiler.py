@@ -48,6 +48,10 @@ _VIEW_INDEX = {"vu2": 0, "vu4": 1, "vu8": 2, "vs1": 3, "vs2": 4, "vs4": 5}
 
 PseudoResolver = Callable[[int, Instruction], int]
 
+CALLBACK_HELPERS = frozenset({164, 180, 181, 209})
+"""Helpers that call back into the program (for_each_map_elem, find_vma, loop,
+user_ringbuf_drain): the compiled call tells them the current depth."""
+
 _STRUCT = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _SIGNED = {1: "b", 2: "h", 4: "i", 8: "q"}
 
@@ -123,7 +127,9 @@ class ProgramCompiler:
         self.frames = (
             1
             if not any(
-                i.is_call and (i.src == CallSrc.PSEUDO_CALL or i.op & Source.X) for i in self.insns
+                (i.is_call and (i.src == CallSrc.PSEUDO_CALL or i.op & Source.X))
+                or (i.is_lddw and i.src == PseudoSrc.FUNC)
+                for i in self.insns
             )
             else MAX_CALL_DEPTH
         )
@@ -222,7 +228,7 @@ class ProgramCompiler:
         e("    if fn is not None:")
         e("        return fn(r1, r2, r3, r4, r5, n, depth)")
         e("    return callx_helper(rt, pc, target, r1, r2, r3, r4, r5), n")
-        e("return f0")
+        e("return f0, callx")
         return Compiled(
             "\n".join(e.lines) + "\n",
             0,
@@ -369,6 +375,8 @@ class ProgramCompiler:
             )
             return False
         if insn.imm in self.helper_ids:
+            if insn.imm in CALLBACK_HELPERS:  # its callbacks run one frame deeper
+                e("rt.depth = depth")
             e(f"r0 = h{insn.imm}(rt, r1, r2, r3, r4, r5) & {M64}")
         else:
             e(f"raise UnknownHelperError({pc}, {insn.imm})")

@@ -14,6 +14,7 @@ knows nothing of program types beyond "memory at r1".
 
 from __future__ import annotations
 
+import importlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ from ebpy.errors import (
     UnknownHelperError,
     VmError,
 )
-from ebpy.helpers.basic import BASIC_HELPERS
 from ebpy.helpers.env import Runtime
-from ebpy.helpers.registry import HelperTable, StopProgram
+from ebpy.helpers.linux import LINUX_HELPERS
+from ebpy.helpers.registry import HelperTable, StopProgram, TailCall
 from ebpy.isa._intmath import M64, bswap, sext
 from ebpy.isa.instruction import Instruction
+from ebpy.maps.base import Map
 from ebpy.memory import AddressSpace, Region, RegionKind
+from ebpy.progtypes import ProgTypeInfo, prog_type_info
+from ebpy.uapi import ProgType
 from ebpy.vm.compiler import (
     STACK_SIZE,
     STACK_SLOT,
@@ -40,6 +44,9 @@ from ebpy.vm.compiler import (
     ProgramCompiler,
     PseudoResolver,
 )
+from ebpy.vm.ctxaccess import rewrite_context_access
+from ebpy.vm.linking import MapResolver
+from ebpy.vm.testrun import TestRunResult, test_run
 
 DEFAULT_BUDGET = 10_000_000
 """Instructions one run may execute before it is stopped."""
@@ -85,6 +92,31 @@ def _namespace() -> dict[str, Any]:
     return ns
 
 
+def _prog_type(kind: ProgType | str | ProgTypeInfo | None) -> ProgTypeInfo | None:
+    if kind is None or isinstance(kind, ProgTypeInfo):
+        return kind
+    return prog_type_info(kind)
+
+
+def _register(vm: Vm) -> int:
+    """Give ``vm`` a program id that prog_array maps (tail calls) can hold."""
+    try:
+        mod = importlib.import_module("ebpy.maps.prog_array")
+    except ModuleNotFoundError:  # pragma: no cover - while prog_array is being written
+        return 0
+    return int(mod.register_program(vm))
+
+
+def _invoker(rt: Runtime, callx: Any) -> Any:
+    """``invoke(func, r1..r5) -> r0`` for helpers that call back into the program."""
+
+    def invoke(func: int, r1: int = 0, r2: int = 0, r3: int = 0, r4: int = 0, r5: int = 0) -> int:
+        r0, _ = callx(-1, func, r1, r2, r3, r4, r5, 0, rt.depth + 1)
+        return int(r0)
+
+    return invoke
+
+
 class _StackSet:
     """The stack frames of one run: a region per call depth and typed views of each.
 
@@ -128,27 +160,40 @@ class RunResult:
 class Vm:
     """A compiled program, ready to run any number of times.
 
-    ``helpers`` is the helper table (default: the Linux helpers implemented so
-    far); ``budget`` caps executed instructions per run; ``resolve_pseudo``
-    gives the value of ``lddw`` map references (supplied by the map layer).
+    ``prog_type`` (an enum, a name such as ``"xdp"``, or a ``ProgTypeInfo``)
+    gives the program its context: context loads and stores are checked and
+    rewritten at load time, and ``test_run`` builds contexts and packets as the
+    kernel's ``BPF_PROG_TEST_RUN`` does. ``maps`` are the maps the program
+    refers to (``lddw`` with ``map[idx:N]`` is ``maps[N]``, ``map[id:N]`` the map
+    whose ``id`` is N). ``helpers`` is the helper table (default: every Linux
+    helper implemented here); ``budget`` caps executed instructions per run.
     """
 
     def __init__(
         self,
         program: Sequence[Instruction],
         *,
+        prog_type: ProgType | str | ProgTypeInfo | None = None,
+        maps: Sequence[Map] = (),
         helpers: HelperTable | None = None,
         budget: int = DEFAULT_BUDGET,
         resolve_pseudo: PseudoResolver | None = None,
+        ncpus: int = 1,
     ) -> None:
-        self.program = list(program)
-        self.helpers = BASIC_HELPERS if helpers is None else helpers
+        self.info = _prog_type(prog_type)
+        self.maps = list(maps)
+        self.ncpus = ncpus
+        insns = list(program)
+        if self.info is not None:
+            insns = rewrite_context_access(insns, self.info)
+        self.program = insns
+        self.helpers = LINUX_HELPERS if helpers is None else helpers
         self.budget = budget
         compiler = ProgramCompiler(
             self.program,
             helper_ids=frozenset(self.helpers),
             budget=budget,
-            resolve_pseudo=resolve_pseudo,
+            resolve_pseudo=resolve_pseudo or MapResolver(self.maps),
         )
         self.compiled = compiler.compile()
         ns = _namespace()
@@ -157,11 +202,24 @@ class Vm:
         self._make = ns["_make"]
         self._impls = {hid: h.impl for hid, h in self.helpers.items()}
         self._stacks: list[_StackSet] = []  # pool: runs reuse stacks, zeroed
+        self.prog_id = _register(self)
 
     @property
     def source(self) -> str:
         """The Python source the program was compiled to (for the curious)."""
         return self.compiled.source
+
+    def new_runtime(self, **kwargs: Any) -> Runtime:
+        """A ``Runtime`` for this program: its CPU count, its maps reachable."""
+        kwargs.setdefault("ncpus", self.ncpus)
+        rt = Runtime(**kwargs)
+        self.attach_maps(rt)
+        return rt
+
+    def attach_maps(self, rt: Runtime) -> None:
+        for m in self.maps:
+            if m.slot not in rt.maps:
+                rt.add_map(m)
 
     def run(
         self,
@@ -186,20 +244,46 @@ class Vm:
         args: Sequence[int] | None = None,
     ) -> RunResult:
         """Run once and return r0, the instruction count and the runtime."""
-        rt = runtime or Runtime()
-        space = rt.memory
+        rt = runtime or self.new_runtime()
+        if runtime is not None:
+            self.attach_maps(rt)
         r1 = r2 = 0
         if mem is not None:
-            region = space.map(RegionKind.MEMORY, mem, share=isinstance(mem, bytearray))
+            region = rt.memory.map(RegionKind.MEMORY, mem, share=isinstance(mem, bytearray))
             r1, r2 = region.base, len(mem)
             if packet is None:
                 packet = region.buf
         regs = [r1, r2, 0, 0, 0]
         if args is not None:
             regs[: len(args)] = [a & M64 for a in args]
+        r0, count = self.execute(rt, regs, packet)
+        return RunResult(r0, count, rt)
+
+    def execute(
+        self, rt: Runtime, regs: list[int], packet: bytes | bytearray | None
+    ) -> tuple[int, int]:
+        """Run with r1-r5 = ``regs`` in ``rt``, following tail calls; (r0, count)."""
+        vm = self
+        total = 0
+        while True:
+            try:
+                r0, count = vm._enter(rt, regs, packet)
+                return r0, (count if count < 0 else total + count)
+            except TailCall as tail:
+                target = tail.program
+                if not isinstance(target, Vm):
+                    raise VmError("tail call to something that is not a program") from None
+                vm = target
+                vm.attach_maps(rt)
+                regs = [regs[0], 0, 0, 0, 0]
+
+    def _enter(
+        self, rt: Runtime, regs: list[int], packet: bytes | bytearray | None
+    ) -> tuple[int, int]:
+        space = rt.memory
         stacks = self._stacks.pop() if self._stacks else _StackSet(self.compiled.frames)
         stacks.attach(space)
-        entry = self._make(
+        entry, callx = self._make(
             rt,
             stacks.buffers,
             stacks.views,
@@ -209,18 +293,33 @@ class Vm:
             self._impls,
             self._callx_helper,
         )
+        rt.extra["invoke"] = _invoker(rt, callx)
         try:
             r0, count = entry(*regs, 0, 0)
         except StopProgram as stop:
             r0, count = stop.value & M64, -1
-        except BpfError:
+        except (BpfError, TailCall):
             raise
         except Exception as exc:
             raise VmError(f"internal error: {type(exc).__name__}: {exc}") from exc
         finally:
             stacks.detach(space)
             self._stacks.append(stacks)
-        return RunResult(r0, count, rt)
+        return r0, count
+
+    def test_run(
+        self,
+        data_in: bytes | None = None,
+        ctx_in: bytes | None = None,
+        repeat: int = 1,
+        *,
+        runtime: Runtime | None = None,
+    ) -> TestRunResult:
+        """Run as ``BPF_PROG_TEST_RUN`` does for this program's type.
+
+        Gives retval, data_out, ctx_out and the mean duration in ns.
+        """
+        return test_run(self, data_in, ctx_in, repeat, runtime)
 
     def _callx_helper(self, rt: Runtime, pc: int, target: int, *args: int) -> int:
         """``callx`` through a value that is not a subprogram: a helper id."""
