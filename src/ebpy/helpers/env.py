@@ -50,6 +50,10 @@ class Task:
         return cls(os.getpid(), os.getpid(), os.getuid(), os.getgid(), comm)
 
 
+DEFAULT_TASK = Task()
+"""The task runs report unless the caller gives one."""
+
+
 @dataclass
 class Runtime:
     """Per-run environment handed to helpers (``HelperEnv``)."""
@@ -60,7 +64,7 @@ class Runtime:
     seed: int | None = None
     cpu: int = 0
     ncpus: int = 1
-    task: Task = field(default_factory=Task)
+    task: Task = DEFAULT_TASK
     trace_lines: list[bytes] = field(default_factory=list)
     maps: dict[int, Map] = field(default_factory=dict)
     """Maps this run can reach, by slot (``Map.slot``)."""

@@ -38,6 +38,7 @@ from ebpy.memory import AddressSpace, Region, RegionKind
 from ebpy.progtypes import ProgTypeInfo, prog_type_info
 from ebpy.uapi import ProgType
 from ebpy.vm.compiler import (
+    CALLBACK_HELPERS,
     STACK_SIZE,
     STACK_SLOT,
     VIEW_FORMATS,
@@ -202,6 +203,9 @@ class Vm:
         self._make = ns["_make"]
         self._impls = {hid: h.impl for hid, h in self.helpers.items()}
         self._stacks: list[_StackSet] = []  # pool: runs reuse stacks, zeroed
+        self._callbacks = any(
+            i.is_call and i.imm in CALLBACK_HELPERS and not i.src for i in self.program
+        )
         self.prog_id = _register(self)
 
     @property
@@ -293,7 +297,8 @@ class Vm:
             self._impls,
             self._callx_helper,
         )
-        rt.extra["invoke"] = _invoker(rt, callx)
+        if self._callbacks:
+            rt.extra["invoke"] = _invoker(rt, callx)
         try:
             r0, count = entry(*regs, 0, 0)
         except StopProgram as stop:
