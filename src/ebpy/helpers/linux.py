@@ -21,6 +21,7 @@ _GROUPS = (
     "tracing",
     "strings",
     "events",
+    "stacks",
     "sync",
     "skb",
     "xdp",

@@ -31,7 +31,16 @@ def _lookup(env: Runtime, mp: int, kp: int, *_: int) -> int:
     m = _map(env, mp)
     if m is None:
         return 0
-    off = m.prog_lookup(env.memory.read(kp, m.key_size), env.cpu)
+    key = env.memory.read(kp, m.key_size)
+    inner_of = getattr(m, "prog_lookup_map", None)
+    if inner_of is not None:  # a map of maps: the inner map's pointer
+        inner = inner_of(key)
+        if inner is None:
+            return 0
+        if inner.slot not in env.maps:
+            env.add_map(inner)
+        return env.map_value_address(inner, 0)
+    off = m.prog_lookup(key, env.cpu)
     return 0 if off is None else env.map_value_address(m, off)
 
 

@@ -13,9 +13,14 @@ on the 64-bit machines we support). Pointer fields are plain ``u64`` addresses:
 the caller keeps the buffers they point to alive until ``bpf()`` returns
 (``addressof`` below gives the address of a ctypes buffer).
 
+Views here: ``BPF_PROG_LOAD``, ``BPF_PROG_TEST_RUN``, ``BPF_MAP_CREATE``, the
+``BPF_MAP_*_ELEM`` commands (also ``GET_NEXT_KEY``, ``LOOKUP_AND_DELETE_ELEM`` and
+``FREEZE``), the ``BPF_MAP_*_BATCH`` commands, ``BPF_OBJ_GET_INFO_BY_FD`` and the
+``struct bpf_map_info`` it fills for a map.
+
 This module is the only place that knows syscall numbers and struct layouts. It
-does not decide policy (retries with a log, sizes of buffers, closing fds): that is
-``ebpy.kernel.prog``'s job.
+does not decide policy (retries with a log, sizes of buffers, closing fds, which
+errno becomes which error): that is ``ebpy.kernel.prog``'s and ``ebpy.kernel.map``'s job.
 """
 
 from __future__ import annotations
@@ -110,8 +115,106 @@ class TestRunAttr(ctypes.Structure):
     ]
 
 
-if ctypes.sizeof(ProgLoadAttr) != ATTR_SIZE or ctypes.sizeof(TestRunAttr) != ATTR_SIZE:
+class MapCreateAttr(ctypes.Structure):
+    """``union bpf_attr`` as read by ``BPF_MAP_CREATE`` (``BPF_MAP_CREATE = 0``)."""
+
+    _fields_ = [
+        ("map_type", _u32),  # 0
+        ("key_size", _u32),  # 4
+        ("value_size", _u32),  # 8
+        ("max_entries", _u32),  # 12
+        ("map_flags", _u32),  # 16
+        ("inner_map_fd", _u32),  # 20
+        ("numa_node", _u32),  # 24
+        ("map_name", ctypes.c_char * OBJ_NAME_LEN),  # 28
+        ("map_ifindex", _u32),  # 44
+        ("btf_fd", _u32),  # 48
+        ("btf_key_type_id", _u32),  # 52
+        ("btf_value_type_id", _u32),  # 56
+        ("btf_vmlinux_value_type_id", _u32),  # 60
+        ("map_extra", _u64),  # 64: bloom filter: number of hashes in the low 4 bits
+        ("_pad", ctypes.c_uint8 * (ATTR_SIZE - 72)),
+    ]
+
+
+class MapElemAttr(ctypes.Structure):
+    """``union bpf_attr`` as read by the ``BPF_MAP_*_ELEM`` commands, ``BPF_MAP_GET_NEXT_KEY``
+    and ``BPF_MAP_FREEZE`` (which reads only ``map_fd``)."""
+
+    _fields_ = [
+        ("map_fd", _u32),  # 0
+        ("key", _u64),  # 8: const void *, NULL for maps without keys
+        ("value", _u64),  # 16: void *; ``next_key`` for BPF_MAP_GET_NEXT_KEY
+        ("flags", _u64),  # 24: BPF_ANY/NOEXIST/EXIST, BPF_F_LOCK
+        ("_pad", ctypes.c_uint8 * (ATTR_SIZE - 32)),
+    ]
+
+
+class MapBatchAttr(ctypes.Structure):
+    """``union bpf_attr`` as read by the ``BPF_MAP_*_BATCH`` commands (24 to 27)."""
+
+    _fields_ = [
+        ("in_batch", _u64),  # 0: opaque position, NULL to start at the beginning
+        ("out_batch", _u64),  # 8: output: the position to continue from
+        ("keys", _u64),  # 16: keys, one after the other
+        ("values", _u64),  # 24: values, one after the other
+        ("count", _u32),  # 32: input: elements room / to do; output: elements done
+        ("map_fd", _u32),  # 36
+        ("elem_flags", _u64),  # 40: flags for each element (BPF_F_LOCK, BPF_ANY ...)
+        ("flags", _u64),  # 48: flags of the batch itself (none defined)
+        ("_pad", ctypes.c_uint8 * (ATTR_SIZE - 56)),
+    ]
+
+
+class ObjInfoAttr(ctypes.Structure):
+    """``union bpf_attr`` as read by ``BPF_OBJ_GET_INFO_BY_FD`` (``= 15``)."""
+
+    _fields_ = [
+        ("bpf_fd", _u32),  # 0
+        ("info_len", _u32),  # 4: input: room in ``info``; output: bytes written
+        ("info", _u64),  # 8: struct bpf_map_info * (or prog/btf/link info)
+        ("_pad", ctypes.c_uint8 * (ATTR_SIZE - 16)),
+    ]
+
+
+class BpfMapInfo(ctypes.Structure):
+    """``struct bpf_map_info``, what ``BPF_OBJ_GET_INFO_BY_FD`` writes for a map fd."""
+
+    _fields_ = [
+        ("type", _u32),  # 0
+        ("id", _u32),  # 4
+        ("key_size", _u32),  # 8
+        ("value_size", _u32),  # 12
+        ("max_entries", _u32),  # 16
+        ("map_flags", _u32),  # 20
+        ("name", ctypes.c_char * OBJ_NAME_LEN),  # 24
+        ("ifindex", _u32),  # 40
+        ("btf_vmlinux_value_type_id", _u32),  # 44
+        ("netns_dev", _u64),  # 48
+        ("netns_ino", _u64),  # 56
+        ("btf_id", _u32),  # 64
+        ("btf_key_type_id", _u32),  # 68
+        ("btf_value_type_id", _u32),  # 72
+        ("_pad0", _u32),  # 76
+        ("map_extra", _u64),  # 80
+    ]
+
+
+#: ``sizeof(struct bpf_map_info)`` in the headers we follow.
+MAP_INFO_SIZE = 88
+
+_ATTR_VIEWS: tuple[type[ctypes.Structure], ...] = (
+    ProgLoadAttr,
+    TestRunAttr,
+    MapCreateAttr,
+    MapElemAttr,
+    MapBatchAttr,
+    ObjInfoAttr,
+)
+if any(ctypes.sizeof(view) != ATTR_SIZE for view in _ATTR_VIEWS):
     raise ImportError("union bpf_attr views have the wrong size on this platform")
+if ctypes.sizeof(BpfMapInfo) != MAP_INFO_SIZE:
+    raise ImportError("struct bpf_map_info has the wrong size on this platform")
 
 
 def addressof(buf: ctypes.Array[ctypes.c_char] | None) -> int:
@@ -166,7 +269,32 @@ def error_for(cmd: int, err: int) -> KernelError | NotSupportedError:
 
 
 _RETRY_ERRNOS = frozenset({_errno.EINTR, _errno.EAGAIN})
+#: What ``bpf_errno`` retries by default: only an interrupted call (``EAGAIN`` may be
+#: a map's own answer).
+RETRY_EINTR = frozenset({_errno.EINTR})
 _RETRIES = 5
+
+
+def bpf_errno(cmd: int, attr: ctypes.Structure, retry: frozenset[int] = RETRY_EINTR) -> int:
+    """Run ``bpf(cmd, &attr, sizeof(attr))``; the result (>= 0) or ``-errno``.
+
+    Nothing is raised for a failed command (except ``NotSupportedError`` when this
+    machine has no bpf(2) at all): callers that turn errnos into their own errors
+    (the maps) use this; the errnos in ``retry`` are retried a few times. Every
+    buffer an address field of ``attr`` points to must stay alive until this returns.
+    """
+    nr = syscall_number()
+    fn = _libc_syscall()
+    size = ctypes.sizeof(attr)
+    err = 0
+    for _ in range(_RETRIES):
+        ret = fn(nr, int(cmd), ctypes.byref(attr), size)
+        if ret >= 0:
+            return int(ret)
+        err = ctypes.get_errno()
+        if err not in retry:
+            break
+    return -err
 
 
 def bpf(cmd: int, attr: ctypes.Structure) -> int:
@@ -175,14 +303,7 @@ def bpf(cmd: int, attr: ctypes.Structure) -> int:
     ``EINTR`` and ``EAGAIN`` are retried a few times, as the kernel asks for. Every
     buffer an address field of ``attr`` points to must stay alive until this returns.
     """
-    nr = syscall_number()
-    fn = _libc_syscall()
-    size = ctypes.sizeof(attr)
-    for _ in range(_RETRIES):
-        ret = fn(nr, int(cmd), ctypes.byref(attr), size)
-        if ret >= 0:
-            return ret
-        err = ctypes.get_errno()
-        if err not in _RETRY_ERRNOS:
-            break
-    raise error_for(cmd, err)
+    ret = bpf_errno(cmd, attr, _RETRY_ERRNOS)
+    if ret >= 0:
+        return ret
+    raise error_for(cmd, -ret)

@@ -46,6 +46,10 @@ LOG_SIZE_MAX = 64 * 1024 * 1024 - 1
 #: Extra room in ``data_out`` beyond ``len(data_in)`` (programs may grow packets).
 DATA_OUT_SLACK = 4096
 
+#: Room for ``ctx_out``: more than any context struct, so the kernel never answers
+#: ``ENOSPC`` for it (``ctx_out`` comes back at the size the kernel reports).
+CTX_OUT_ROOM = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class TestRunResult:
@@ -193,7 +197,8 @@ class KernelProgram:
 
         ``data_out`` has room for ``data_out_size`` bytes (by default the input plus
         some slack; if the kernel still needs more, the run is repeated with the size
-        it asks for). ``ctx_out`` is returned when ``ctx_in`` is given.
+        it asks for). ``ctx_out`` is returned when ``ctx_in`` is given (``b""`` asks for
+        an all-zero context), at the size of the type's context struct.
         """
         fd = self.fd
         size = len(data_in) + DATA_OUT_SLACK if data_out_size is None else data_out_size
@@ -233,8 +238,11 @@ def _test_run_once(
 ) -> TestRunResult:
     din = ctypes.create_string_buffer(bytes(data_in), max(len(data_in), 1))
     dout = ctypes.create_string_buffer(max(out_size, 1))
-    cin = ctypes.create_string_buffer(bytes(ctx_in), max(len(ctx_in), 1)) if ctx_in else None
-    cout = ctypes.create_string_buffer(max(len(ctx_in), 1)) if ctx_in else None
+    has_ctx = ctx_in is not None
+    ctx_bytes = bytes(ctx_in or b"")
+    cin = ctypes.create_string_buffer(ctx_bytes, max(len(ctx_bytes), 1)) if has_ctx else None
+    cout_size = max(len(ctx_bytes), CTX_OUT_ROOM)
+    cout = ctypes.create_string_buffer(cout_size) if has_ctx else None
     attr = TestRunAttr()
     attr.prog_fd = fd
     attr.data_size_in = len(data_in)
@@ -242,10 +250,10 @@ def _test_run_once(
     attr.data_size_out = out_size
     attr.data_out = addressof(dout) if out_size else 0
     attr.repeat = repeat
-    if ctx_in:
-        attr.ctx_size_in = len(ctx_in)
+    if has_ctx:
+        attr.ctx_size_in = len(ctx_bytes)
         attr.ctx_in = addressof(cin)
-        attr.ctx_size_out = len(ctx_in)
+        attr.ctx_size_out = cout_size
         attr.ctx_out = addressof(cout)
     try:
         bpf(BpfCmd.PROG_TEST_RUN, attr)
@@ -256,7 +264,7 @@ def _test_run_once(
     data_out = dout.raw[: min(attr.data_size_out, out_size)]
     ctx_out = None
     if cout is not None:
-        ctx_out = cout.raw[: min(attr.ctx_size_out, len(ctx_in or b""))]
+        ctx_out = cout.raw[: min(attr.ctx_size_out, cout_size)]
     return TestRunResult(attr.retval, data_out, ctx_out, attr.duration)
 
 

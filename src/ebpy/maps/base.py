@@ -28,6 +28,7 @@ from __future__ import annotations
 import errno
 import itertools
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import ClassVar, TypeVar
 
@@ -80,6 +81,7 @@ class Map(MutableMapping[bytes, bytes]):
         self.buf = bytearray()
         """The flat data buffer programs reach at ``slot << 32``."""
         self._validate()
+        _live_maps[self.id] = self
 
     # -- hooks a map type implements -------------------------------------------
     def _validate(self) -> None:
@@ -334,6 +336,14 @@ class Map(MutableMapping[bytes, bytes]):
 
     def __eq__(self, other: object) -> bool:
         return self is other
+
+
+_live_maps: weakref.WeakValueDictionary[int, Map] = weakref.WeakValueDictionary()
+
+
+def map_by_id(map_id: int) -> Map | None:
+    """The live map whose ``id`` is ``map_id`` (a map "fd" for map-in-map values), or None."""
+    return _live_maps.get(map_id)
 
 
 M = TypeVar("M", bound=type[Map])

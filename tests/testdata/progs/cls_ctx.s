@@ -1,0 +1,42 @@
+; tc: write mark/priority/tc_index/tc_classid/queue_mapping/tstamp/cb, read everything back
+; (queue_mapping gets a value below 0xFFFF: the kernel ignores larger ones, ebpy does not)
+    r2 = *(u32 *)(r1 +8)
+    r2 += 1
+    *(u32 *)(r1 +8) = r2
+    r2 = *(u32 *)(r1 +32)
+    r2 ^= 0x55
+    *(u32 *)(r1 +32) = r2
+    r2 = 0x12345
+    *(u32 *)(r1 +44) = r2
+    *(u32 *)(r1 +72) = r2
+    r2 = 0x2345
+    *(u32 *)(r1 +12) = r2
+    r2 = *(u64 *)(r1 +152)
+    r2 += 1000
+    *(u64 *)(r1 +152) = r2
+    r2 = *(u32 *)(r1 +48)
+    *(u32 *)(r1 +64) = r2
+    r0 = *(u32 *)(r1 +44)
+    r2 = *(u32 *)(r1 +72)
+    r0 += r2
+    r2 = *(u32 *)(r1 +12)
+    r0 += r2
+    r2 = *(u32 *)(r1 +160)
+    r0 += r2
+    r2 = *(u32 *)(r1 +164)
+    r0 += r2
+    r2 = *(u32 *)(r1 +176)
+    r0 += r2
+    r2 = *(u8 *)(r1 +180)
+    r0 += r2
+    r2 = *(u64 *)(r1 +184)
+    r0 += r2
+    r2 = *(u32 *)(r1 +36)
+    r0 += r2
+    r2 = *(u32 *)(r1 +40)
+    r0 += r2
+    r2 = *(u32 *)(r1 +140)
+    r3 = *(u32 *)(r1 +76)
+    r2 -= r3
+    r0 += r2
+    exit
