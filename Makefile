@@ -39,6 +39,8 @@ demo: $(VENV)/.installed
 	@echo "== the same program as bytecode, bpftool style"
 	$(VENV)/bin/ebpy asm examples/sum_bytes.s -o $(VENV)/sum_bytes.bin
 	$(VENV)/bin/ebpy disasm --style bpftool $(VENV)/sum_bytes.bin
+	@echo "== an XDP program with a hash map over every packet of a pcap, as BPF_PROG_TEST_RUN would run it"
+	$(VENV)/bin/ebpy run examples/xdp_count.s -t xdp --map counts:hash:4:8:256 --pcap examples/sample.pcap -w $(VENV)/passed.pcap
 
 test: $(VENV)/.installed-dev sysdeps check
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -670,3 +670,24 @@ def test_program_type_from_option_or_section(
             pytest.skip(f"{needed.name} not here")
     info = run_module._resolve_type(kind, section)
     assert (info.prog_type if info is not None else None) == expect
+
+
+def test_example_xdp_count_runs_over_the_sample_pcap() -> None:
+    """The README's and ``make demo``'s example: counts per protocol, drops 10.0.0.1."""
+    root = Path(__file__).resolve().parents[2] / "examples"
+    code, out, err = invoke(
+        "run",
+        str(root / "xdp_count.s"),
+        "-t",
+        "xdp",
+        "--map",
+        "counts:hash:4:8:256",
+        "--pcap",
+        str(root / "sample.pcap"),
+        "--json",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["packets"] == 200
+    assert set(doc["verdicts"]) <= {"XDP_PASS", "XDP_DROP"}
+    assert doc["verdicts"]["XDP_DROP"] > 0
