@@ -541,8 +541,9 @@ class ProgramCompiler:
         else:
             e(f"o = {insn.imm}")
         e(f"if PKT is None or o < 0 or o + {size} > len(PKT):")
-        e("    raise StopProgram(0)")
-        e(f"r0 = _BE{size}(PKT, o)[0]")
+        e(f"    r0 = _ld_slow(rt, o, {size})")  # SKF_NET_OFF/SKF_LL_OFF, or out of bounds
+        e("else:")
+        e(f"    r0 = _BE{size}(PKT, o)[0]")
 
 
 def _writes_r10(insn: Instruction) -> bool:

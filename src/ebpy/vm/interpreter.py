@@ -73,6 +73,17 @@ def _smod(a: int, b: int, bits: int) -> int:
     return r & ((1 << bits) - 1)
 
 
+def _ld_slow(rt: Runtime, offset: int, size: int) -> int:
+    """A legacy packet load the fast path cannot do: the program type's state reads
+    negative (``SKF_NET_OFF``/``SKF_LL_OFF``) offsets; anything else ends the program
+    with r0 = 0, as the kernel does."""
+    reader = getattr(rt.state, "ld_abs_bytes", None)
+    data = reader(offset, size) if reader is not None else None
+    if data is None:
+        raise StopProgram(0)
+    return int.from_bytes(data, "big")
+
+
 def _namespace() -> dict[str, Any]:
     ns: dict[str, Any] = {
         "CallDepthError": CallDepthError,
@@ -82,6 +93,7 @@ def _namespace() -> dict[str, Any]:
         "StopProgram": StopProgram,
         "_sdiv": _sdiv,
         "_smod": _smod,
+        "_ld_slow": _ld_slow,
         "_bswap32": lambda x: bswap(x, 32),
         "_bswap64": lambda x: bswap(x, 64),
     }
