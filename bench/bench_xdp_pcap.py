@@ -115,45 +115,44 @@ ports:
         if r4 != 0xbb01 goto count
         r8 = 1
 count:
-        *(u32 *)(r10 -4) = r9
-        r1 = {map}
-        r2 = r10
-        r2 += -4
-        call 1
-        if r0 == 0 goto tally443
-        r1 = 1
-        lock *(u64 *)(r0 +0) += r1
+{bump_r9}
 tally443:
         if r8 == 0 goto pass
-        *(u32 *)(r10 -4) = 9
-        r1 = {map}
-        r2 = r10
-        r2 += -4
-        call 1
-        if r0 == 0 goto pass
-        r1 = 1
-        lock *(u64 *)(r0 +0) += r1
+{bump_443}
 pass:
         r0 = 2
         exit
 drop:
-        *(u32 *)(r10 -4) = 8
-        r1 = {map}
-        r2 = r10
-        r2 += -4
-        call 1
-        if r0 == 0 goto dropped
-        r1 = 1
-        lock *(u64 *)(r0 +0) += r1
+{bump_drop}
 dropped:
         r0 = 1
         exit
 """
 
 
+# Adds one to the slot ``{slot}`` (a register or a number) of the map, then goes to ``{done}``.
+_BUMP = """\
+        *(u32 *)(r10 -4) = {slot}
+        r1 = {map}
+        r2 = r10
+        r2 += -4
+        call 1
+        if r0 == 0 goto {done}
+        r1 = 1
+        lock *(u64 *)(r0 +0) += r1"""
+
+
 def program_text(map_ref: str = "map[idx:0]") -> str:
     """The parser's assembly, its map referred to as ``map_ref`` (``map[id:FD]`` for the kernel)."""
-    return PARSE_XDP.replace("{map}", map_ref)
+
+    def bump(slot: str, done: str) -> str:
+        return _BUMP.format(slot=slot, map=map_ref, done=done)
+
+    return PARSE_XDP.format(
+        bump_r9=bump("r9", "tally443"),
+        bump_443=bump("9", "pass"),
+        bump_drop=bump("8", "dropped"),
+    )
 
 
 def median_rate(rounds: int, n: int, body: Callable[[], object]) -> tuple[float, float]:
@@ -175,17 +174,16 @@ def counters(m: Any) -> list[int]:
     ]
 
 
-def bench_vm(frames: list[bytes], rounds: int) -> tuple[float, Counter[int], list[int], float]:
-    """(packets/s, verdicts, counters, the program's own ns per run)."""
-    counts = create_map(MAP_SPEC)
-    vm = Vm(assemble(program_text()), prog_type="xdp", maps=[counts])
+def run_frames(
+    test_run: Callable[[bytes], Any], frames: list[bytes], rounds: int, counts: Any
+) -> tuple[float, Counter[int], list[int], float]:
+    """(packets/s, verdicts, counters, the program's own ns per run) of ``test_run`` per frame."""
     verdicts: Counter[int] = Counter()
     own: list[int] = []
 
     def once() -> None:
         verdicts.clear()
         own.clear()
-        test_run = vm.test_run
         for frame in frames:
             res = test_run(frame)
             verdicts[res.retval] += 1
@@ -193,6 +191,13 @@ def bench_vm(frames: list[bytes], rounds: int) -> tuple[float, Counter[int], lis
 
     rate, _ = median_rate(rounds, len(frames), once)
     return rate, verdicts, [c // rounds for c in counters(counts)], statistics.mean(own)
+
+
+def bench_vm(frames: list[bytes], rounds: int) -> tuple[float, Counter[int], list[int], float]:
+    """(packets/s, verdicts, counters, the program's own ns per run)."""
+    counts = create_map(MAP_SPEC)
+    vm = Vm(assemble(program_text()), prog_type="xdp", maps=[counts])
+    return run_frames(vm.test_run, frames, rounds, counts)
 
 
 def bench_cli(
@@ -225,20 +230,7 @@ def bench_kernel(
     with KernelMap.create(MAP_SPEC) as counts:
         insns = assemble(program_text(f"map[id:{counts.fd}]"))
         with KernelProgram.load(insns, ProgType.XDP, name="parse_xdp") as prog:
-            verdicts: Counter[int] = Counter()
-            own: list[int] = []
-
-            def once() -> None:
-                verdicts.clear()
-                own.clear()
-                test_run = prog.test_run
-                for frame in frames:
-                    res = test_run(frame)
-                    verdicts[res.retval] += 1
-                    own.append(res.duration_ns)
-
-            rate, _ = median_rate(rounds, len(frames), once)
-            return rate, verdicts, [c // rounds for c in counters(counts)], statistics.mean(own)
+            return run_frames(prog.test_run, frames, rounds, counts)
 
 
 def main() -> None:

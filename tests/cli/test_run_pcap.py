@@ -13,6 +13,7 @@ import struct
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 import pytest
@@ -26,7 +27,8 @@ from ebpy.pcap.synth import synth_packets, write_synth_pcap
 from ebpy.progtypes import PROG_TYPES
 from ebpy.uapi import MapType, ProgType
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_xdp_pcap.py"
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench" / "bench_xdp_pcap.py"
 needs_xdp = pytest.mark.skipif(ProgType.XDP not in PROG_TYPES, reason="XDP program type not here")
 
 
@@ -51,6 +53,14 @@ def invoke(*args: str, input: bytes | None = None) -> tuple[int, str, str]:
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+def run_json(*args: str, input: bytes | None = None) -> dict[str, Any]:
+    """``ebpy run ARGS --json``, which must succeed; its JSON document."""
+    code, out, err = invoke("run", *args, "--json", input=input)
+    assert code == 0, err
+    doc: dict[str, Any] = json.loads(out)
+    return doc
 
 
 def one_error_line(code: int, out: str, err: str, expected: int = EXIT_USAGE) -> str:
@@ -82,6 +92,12 @@ def expected(frame: bytes) -> tuple[str, bool, bool]:
     return slot, False, to443
 
 
+def doc_counters(doc: dict[str, Any]) -> list[int]:
+    """The parser's ``counts`` map slots 0-9, from a run's JSON maps."""
+    values = {int(e["key"], 16): e["value"] for e in doc["maps"]["counts"]}
+    return [int.from_bytes(bytes.fromhex(values.get(i << 24, "")), "little") for i in range(10)]
+
+
 def expected_counters(frames: list[bytes], slots: tuple[str, ...]) -> list[int]:
     tally: Counter[str] = Counter()
     for frame in frames:
@@ -110,6 +126,19 @@ def parser_prog(tmp_path_factory: pytest.TempPathFactory, bench: ModuleType) -> 
     return path
 
 
+def parser_run(parser_prog: Path, bench: ModuleType, pcap: Path) -> list[str]:
+    """The arguments of ``ebpy run`` (after ``run``) for the bench's parser over ``pcap``."""
+    return [str(parser_prog), "-t", "xdp", "--map", bench.MAP_OPTION, "--pcap", str(pcap)]
+
+
+def skip_without_bpf() -> None:
+    from ebpy.kernel import bpf_unavailable_reason
+
+    reason = bpf_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"bpf(2) unavailable: {reason}")
+
+
 def asm(tmp_path: Path, text: str, name: str = "prog.s") -> str:
     path = tmp_path / name
     path.write_text(text)
@@ -122,9 +151,7 @@ def test_verdict_table(
     capture: tuple[Path, list[Packet]], parser_prog: Path, bench: ModuleType
 ) -> None:
     path, packets = capture
-    code, out, err = invoke(
-        "run", str(parser_prog), "-t", "xdp", "--map", bench.MAP_OPTION, "--pcap", str(path)
-    )
+    code, out, err = invoke("run", *parser_run(parser_prog, bench, path))
     assert code == 0, err
     drops = sum(expected(p.data)[1] for p in packets)
     rows = {m[0]: int(m[1]) for m in re.findall(r"(XDP_\w+)\D+?(\d+)", out)}
@@ -139,10 +166,7 @@ def test_json_fields_and_maps(
     capture: tuple[Path, list[Packet]], parser_prog: Path, bench: ModuleType
 ) -> None:
     path, packets = capture
-    code, out, err = invoke(
-        "run", str(parser_prog), "-t", "xdp", "--map", bench.MAP_OPTION,
-        "--pcap", str(path), "--json",
-    )  # fmt: skip
+    code, out, err = invoke("run", *parser_run(parser_prog, bench, path), "--json")
     assert code == 0 and err == ""
     doc = json.loads(out)
     drops = sum(expected(p.data)[1] for p in packets)
@@ -150,9 +174,7 @@ def test_json_fields_and_maps(
     assert doc["verdicts"] == {"XDP_PASS": len(packets) - drops, "XDP_DROP": drops}
     assert doc["written"] is None and doc["errors"] == {}
     assert doc["duration_ns"] > 0 and doc["packets_per_second"] > 0
-    values = {int(e["key"], 16): e["value"] for e in doc["maps"]["counts"]}
-    got = [int.from_bytes(bytes.fromhex(values.get(i << 24, "")), "little") for i in range(10)]
-    assert got == expected_counters([p.data for p in packets], bench.SLOTS)
+    assert doc_counters(doc) == expected_counters([p.data for p in packets], bench.SLOTS)
 
 
 @needs_xdp
@@ -163,39 +185,17 @@ def test_written_capture_holds_the_passed_packets(
 ) -> None:  # fmt: skip
     path, packets = capture
     out_path = tmp_path / f"out.{suffix}"
-    code, out, _ = invoke(
-        "run", str(parser_prog), "-t", "xdp", "--map", bench.MAP_OPTION,
-        "--pcap", str(path), "-w", str(out_path), "--json",
-    )  # fmt: skip
-    assert code == 0
+    doc = run_json(*parser_run(parser_prog, bench, path), "-w", str(out_path))
     passed = [p for p in packets if not expected(p.data)[1]]
     written = read_packets(out_path)
-    assert json.loads(out)["written"] == len(written) == len(passed)
+    assert doc["written"] == len(written) == len(passed)
     assert [(p.ts_ns, p.data, p.orig_len) for p in written] == [
         (p.ts_ns, p.data, p.orig_len) for p in passed
     ]
 
 
-SWAP_MACS_TX = """
-        r2 = *(u32 *)(r1 +0)
-        r3 = *(u32 *)(r1 +4)
-        r4 = r2
-        r4 += 12
-        if r4 > r3 goto out
-        r5 = *(u32 *)(r2 +0)
-        r6 = *(u16 *)(r2 +4)
-        r7 = *(u32 *)(r2 +6)
-        r8 = *(u16 *)(r2 +10)
-        *(u32 *)(r2 +0) = r7
-        *(u16 *)(r2 +4) = r8
-        *(u32 *)(r2 +6) = r5
-        *(u16 *)(r2 +10) = r6
-        r0 = 3
-        exit
-out:
-        r0 = 1
-        exit
-"""
+# Swaps the MAC addresses and returns XDP_TX (XDP_DROP for a frame under 14 bytes).
+SWAP_MACS_TX = (ROOT / "tests" / "testdata" / "progs" / "xdp_swap.s").read_text()
 
 
 @needs_xdp
@@ -204,11 +204,10 @@ def test_xdp_tx_writes_the_rewritten_packet(
 ) -> None:
     path, packets = capture
     out_path = tmp_path / "tx.pcap"
-    code, out, _ = invoke(
-        "run", asm(tmp_path, SWAP_MACS_TX), "-t", "xdp", "--pcap", str(path), "-w", str(out_path), "--json"
-    )  # fmt: skip
-    assert code == 0
-    assert json.loads(out)["verdicts"] == {"XDP_TX": len(packets)}
+    doc = run_json(
+        asm(tmp_path, SWAP_MACS_TX), "-t", "xdp", "--pcap", str(path), "-w", str(out_path)
+    )
+    assert doc["verdicts"] == {"XDP_TX": len(packets)}
     assert [p.data for p in read_packets(out_path)] == [
         p.data[6:12] + p.data[0:6] + p.data[12:] for p in packets
     ]
@@ -236,9 +235,7 @@ def test_program_errors_are_counted_and_the_run_goes_on(
 ) -> None:
     path, packets = capture
     prog = asm(tmp_path, FAIL_ON_ARP)
-    code, out, _ = invoke("run", prog, "-t", "xdp", "--pcap", str(path), "--json")
-    assert code == 0
-    doc = json.loads(out)
+    doc = run_json(prog, "-t", "xdp", "--pcap", str(path))
     arp = sum(1 for p in packets if p.data[12:14] == b"\x08\x06")
     assert arp > 0
     assert doc["errors"] == {"MemoryAccessError": arp}
@@ -262,10 +259,8 @@ def test_link_types_are_turned_into_ethernet(tmp_path: Path) -> None:
                 w.write(p)
     out_path = tmp_path / "out.pcap"
     prog = asm(tmp_path, "r0 = 2\nexit")
-    code, out, _ = invoke(
-        "run", prog, "-t", "xdp", "--pcap", str(path), "-w", str(out_path), "--json"
-    )
-    assert code == 0 and json.loads(out)["verdicts"] == {"XDP_PASS": len(frames)}
+    doc = run_json(prog, "-t", "xdp", "--pcap", str(path), "-w", str(out_path))
+    assert doc["verdicts"] == {"XDP_PASS": len(frames)}
     written = read_packets(out_path)
     assert all(p.linktype == LinkType.ETHERNET for p in written)
     expect = [p.data if i % 2 == 0 else bytes(12) + p.data[12:] for i, p in enumerate(frames)]
@@ -276,10 +271,8 @@ def test_link_types_are_turned_into_ethernet(tmp_path: Path) -> None:
 def test_capture_from_stdin(tmp_path: Path, capture: tuple[Path, list[Packet]]) -> None:
     path, packets = capture
     prog = asm(tmp_path, "r0 = 1\nexit")
-    code, out, _ = invoke(
-        "run", prog, "-t", "xdp", "--pcap", "-", "--json", input=path.read_bytes()
-    )
-    assert code == 0 and json.loads(out)["verdicts"] == {"XDP_DROP": len(packets)}
+    doc = run_json(prog, "-t", "xdp", "--pcap", "-", input=path.read_bytes())
+    assert doc["verdicts"] == {"XDP_DROP": len(packets)}
 
 
 @needs_xdp
@@ -303,12 +296,7 @@ def test_100k_packets_end_to_end(tmp_path: Path, parser_prog: Path, bench: Modul
     path = tmp_path / "big.pcap"
     write_synth_pcap(path, 100_000, seed=5)
     out_path = tmp_path / "out.pcap"
-    code, out, _ = invoke(
-        "run", str(parser_prog), "-t", "xdp", "--map", bench.MAP_OPTION,
-        "--pcap", str(path), "-w", str(out_path), "--json",
-    )  # fmt: skip
-    assert code == 0
-    doc = json.loads(out)
+    doc = run_json(*parser_run(parser_prog, bench, path), "-w", str(out_path))
     drops = sum(expected(p.data)[1] for p in synth_packets(100_000, seed=5))
     assert doc["packets"] == 100_000
     assert doc["verdicts"] == {"XDP_PASS": 100_000 - drops, "XDP_DROP": drops}
@@ -358,18 +346,16 @@ def test_hash_map_contents_in_json(tmp_path: Path, capture: tuple[Path, list[Pac
         pytest.skip("hash maps not here")
     path, packets = capture
     prog = asm(tmp_path, COUNT_BY_PROTO)
-    args = ("run", prog, "-t", "xdp", "--map", "counts:hash:4:8:1024", "--pcap", str(path))
-    code, out, _ = invoke(*args, "--json")
-    assert code == 0
+    args = (prog, "-t", "xdp", "--map", "counts:hash:4:8:1024", "--pcap", str(path))
     got = {
         int.from_bytes(bytes.fromhex(e["key"]), "little"): int.from_bytes(
             bytes.fromhex(e["value"]), "little"
         )
-        for e in json.loads(out)["maps"]["counts"]
+        for e in run_json(*args)["maps"]["counts"]
     }
     expect = Counter(p.data[23] for p in packets if p.data[12:14] == b"\x08\x00")
     assert got == dict(expect)
-    code, out, _ = invoke(*args)
+    code, out, _ = invoke("run", *args)
     assert code == 0 and "map counts:" in out
     assert (
         f"key {(6).to_bytes(4, 'little').hex()}  value {expect[6].to_bytes(8, 'little').hex()}"
@@ -419,11 +405,7 @@ def test_what_each_type_lets_through(
     write_packets(path, packets)
     out_path = tmp_path / "out.pcap"
     prog = asm(tmp_path, f"r0 = {r0}\nexit")
-    code, out, err = invoke(
-        "run", prog, "-t", kind, "--pcap", str(path), "-w", str(out_path), "--json"
-    )
-    assert code == 0, err
-    doc = json.loads(out)
+    doc = run_json(prog, "-t", kind, "--pcap", str(path), "-w", str(out_path))
     assert doc["verdicts"] == {info.verdict_name(r0 & 0xFFFFFFFF): 30}
     written = read_packets(out_path)
     if not keeps:
@@ -438,15 +420,12 @@ def test_what_each_type_lets_through(
 def test_one_packet_test_run(tmp_path: Path) -> None:
     frame = next(synth_packets(1, seed=2)).data
     prog = asm(tmp_path, SWAP_MACS_TX)
-    code, out, _ = invoke("run", prog, "-t", "xdp", "--mem", frame.hex(), "--json")
-    assert code == 0
-    doc = json.loads(out)
+    doc = run_json(prog, "-t", "xdp", "--mem", frame.hex())
     assert (doc["retval"], doc["verdict"], doc["ctx_out"]) == (3, "XDP_TX", None)
     assert doc["data_out"] == (frame[6:12] + frame[:6] + frame[12:]).hex()
     data = tmp_path / "frame.bin"
     data.write_bytes(frame)
-    code, out, _ = invoke("run", prog, "-t", "xdp", "--data", str(data), "--repeat", "5", "--json")
-    assert code == 0 and json.loads(out)["repeat"] == 5
+    assert run_json(prog, "-t", "xdp", "--data", str(data), "--repeat", "5")["repeat"] == 5
     code, out, _ = invoke("run", prog, "-t", "xdp", "--data", str(data), "--repeat", "3")
     assert code == 0 and "XDP_TX" in out and "3 runs" in out
 
@@ -458,11 +437,9 @@ def test_ctx_in_gives_ctx_out(tmp_path: Path) -> None:
     frame = next(synth_packets(1, seed=2)).data
     size = prog_type_info("xdp").ctx_size
     prog = asm(tmp_path, "r0 = 2\nexit")
-    code, out, _ = invoke(
-        "run", prog, "-t", "xdp", "--mem", frame.hex(), "--ctx", bytes(size).hex(), "--json"
-    )
-    assert code == 0
-    ctx_out = json.loads(out)["ctx_out"]
+    ctx_out = run_json(prog, "-t", "xdp", "--mem", frame.hex(), "--ctx", bytes(size).hex())[
+        "ctx_out"
+    ]
     assert ctx_out is not None and len(bytes.fromhex(ctx_out)) == size
 
 
@@ -485,9 +462,9 @@ def test_plain_run_with_a_map(tmp_path: Path) -> None:
     prog = asm(tmp_path, COUNT_TO_MAP)
     code, out, _ = invoke("run", prog, "--map", "c:array:4:8:2", "--mem", "00")
     assert code == 0 and "map c:" in out and "0700000000000000" in out
-    code, out, _ = invoke("run", prog, "--map", "c:array:4:8:2", "--json")
-    assert code == 0
-    assert json.loads(out)["maps"] == {"c": [{"key": "00000000", "value": "0700000000000000"}]}
+    assert run_json(prog, "--map", "c:array:4:8:2")["maps"] == {
+        "c": [{"key": "00000000", "value": "0700000000000000"}]
+    }
     code, out, _ = invoke("run", asm(tmp_path, "r0 = 0\nexit", "idle.s"), "--map", "c:array:4:8:2")
     assert code == 0 and "map c" not in out
 
@@ -593,23 +570,14 @@ def test_kernel_agrees_on_verdicts_counters_and_written_packets(
     tmp_path: Path, capture: tuple[Path, list[Packet]], parser_prog: Path, bench: ModuleType
 ) -> None:
     """The parser through ``ebpy run --pcap`` and through BPF_PROG_TEST_RUN, packet by packet."""
-    from ebpy.kernel import bpf_unavailable_reason
-
-    reason = bpf_unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"bpf(2) unavailable: {reason}")
+    skip_without_bpf()
     kernel_map = pytest.importorskip("ebpy.kernel.map")
     from ebpy.isa.asm import assemble
     from ebpy.kernel import KernelProgram
 
     path, packets = capture
     out_path = tmp_path / "out.pcap"
-    code, out, _ = invoke(
-        "run", str(parser_prog), "-t", "xdp", "--map", bench.MAP_OPTION,
-        "--pcap", str(path), "-w", str(out_path), "--json",
-    )  # fmt: skip
-    assert code == 0
-    doc = json.loads(out)
+    doc = run_json(*parser_run(parser_prog, bench, path), "-w", str(out_path))
     info_names = {1: "XDP_DROP", 2: "XDP_PASS"}
     with kernel_map.KernelMap.create(bench.MAP_SPEC) as counts:
         insns = assemble(bench.program_text(f"map[id:{counts.fd}]"))
@@ -618,9 +586,7 @@ def test_kernel_agrees_on_verdicts_counters_and_written_packets(
         kernel_counts = bench.counters(counts)
     verdicts = Counter(info_names[r.retval] for r in results)
     assert doc["verdicts"] == dict(verdicts)
-    values = {int(e["key"], 16): e["value"] for e in doc["maps"]["counts"]}
-    ours = [int.from_bytes(bytes.fromhex(values.get(i << 24, "")), "little") for i in range(10)]
-    assert ours == kernel_counts
+    assert doc_counters(doc) == kernel_counts
     passed = [r.data_out for r in results if r.retval == 2]
     assert [p.data for p in read_packets(out_path)] == passed
 
@@ -630,11 +596,7 @@ def test_kernel_agrees_on_verdicts_counters_and_written_packets(
 def test_kernel_agrees_on_rewritten_packets(
     tmp_path: Path, capture: tuple[Path, list[Packet]]
 ) -> None:
-    from ebpy.kernel import bpf_unavailable_reason
-
-    reason = bpf_unavailable_reason()
-    if reason is not None:
-        pytest.skip(f"bpf(2) unavailable: {reason}")
+    skip_without_bpf()
     from ebpy.isa.asm import assemble
     from ebpy.kernel import KernelProgram
 
@@ -674,20 +636,11 @@ def test_program_type_from_option_or_section(
 
 def test_example_xdp_count_runs_over_the_sample_pcap() -> None:
     """The README's and ``make demo``'s example: counts per protocol, drops 10.0.0.1."""
-    root = Path(__file__).resolve().parents[2] / "examples"
-    code, out, err = invoke(
-        "run",
-        str(root / "xdp_count.s"),
-        "-t",
-        "xdp",
-        "--map",
-        "counts:hash:4:8:256",
-        "--pcap",
-        str(root / "sample.pcap"),
-        "--json",
-    )
-    assert code == 0, err
-    doc = json.loads(out)
+    root = ROOT / "examples"
+    doc = run_json(
+        str(root / "xdp_count.s"), "-t", "xdp", "--map", "counts:hash:4:8:256",
+        "--pcap", str(root / "sample.pcap"),
+    )  # fmt: skip
     assert doc["packets"] == 200
     assert set(doc["verdicts"]) <= {"XDP_PASS", "XDP_DROP"}
     assert doc["verdicts"]["XDP_DROP"] > 0

@@ -227,6 +227,8 @@ def test_probe_read_null(helper: HelperId, size: int) -> None:
 # -- snprintf and trace_printk -------------------------------------------------------------
 _NUM_CONV = ["d", "i", "u", "x", "X", "ld", "li", "lu", "lx", "lX", "lld", "llu", "llx", "lli"]
 _PTR_CONV = ["px", "pI4", "pi4", "pI6", "pi6", "pks", "s"]
+# Conversions the kernel formats into its scratch buffer before bstr_printf runs.
+_KERNEL_SKIPS_ARG = re.compile(rb"%[-+ 0-9]*p(?:ks|us|[iI][46])")
 _EDGE = [0, 1, -1, 255, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 1 << 63, (1 << 63) - 1, 42]
 
 
@@ -256,19 +258,24 @@ def formats(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, int | bytes]]]:
     return "".join(parts).encode(), args[:-1] if drop else args
 
 
+def _arg_into(reg: str, value: int | bytes, slot: int) -> tuple[str, int]:
+    """Kernel side: ``reg`` = a number, or a pointer to the string/IP stored in the
+    24-byte stack slot below ``slot``; the text, and the lowest slot used so far."""
+    if isinstance(value, int):
+        return f"{reg} = {value:#x} ll", slot
+    slot -= 24
+    stored = store(value + b"\0", slot)
+    return f"{stored}\n{reg} = r10\n{reg} += {slot}", slot
+
+
 def _arg_setup(args: Sequence[tuple[str, int | bytes]], args_at: int) -> str:
     """Kernel side: strings and IPs in 24-byte stack slots below -256, and the u64
     argument array at ``args_at`` (numbers, or pointers to the slots)."""
     lines = []
     slot = -256
     for k, (_kind, value) in enumerate(args):
-        at = f"*(u64 *)(r10 {args_at + 8 * k:+d}) = r1"
-        if isinstance(value, int):
-            lines.append(f"r1 = {value:#x} ll\n{at}")
-        else:
-            slot -= 24
-            stored = store(value + b"\0", slot)
-            lines.append(f"{stored}\nr1 = r10\nr1 += {slot}\n{at}")
+        text, slot = _arg_into("r1", value, slot)
+        lines.append(f"{text}\n*(u64 *)(r10 {args_at + 8 * k:+d}) = r1")
     return "\n".join(lines)
 
 
@@ -309,8 +316,15 @@ def test_snprintf(case: tuple[bytes, list[tuple[str, int | bytes]]], size: int) 
             assert refused.errno == errno.EINVAL
             assert signed(ours) == -errno.EINVAL, fmt
             return
-    assert signed(ours) == signed(r0), fmt
     assert rt.memory.read(dst, 128) == struct.pack("<16Q", *words), fmt
+    if _KERNEL_SKIPS_ARG.search(fmt) and signed(ours) > size:
+        # The kernel's bstr_printf does not step past a string it formatted ahead
+        # (%pks, %pI4, ...) once the output is full, so with a truncated output the
+        # arguments after it are read from the wrong place of its scratch buffer,
+        # and its return value (the length wanted) comes from those. Ours is the
+        # true length; the bytes written agree (checked above).
+        return
+    assert signed(ours) == signed(r0), fmt
 
 
 @SETTINGS
@@ -321,13 +335,8 @@ def test_trace_printk_return(case: tuple[bytes, list[tuple[str, int | bytes]]]) 
     lines = [store(fmt + b"\0", fmt_at), "r3 = 0\nr4 = 0\nr5 = 0"]
     slot = -256
     for k, (_kind, value) in enumerate(args):
-        reg = f"r{k + 3}"
-        if isinstance(value, int):
-            lines.append(f"{reg} = {value:#x} ll")
-        else:
-            slot -= 24
-            stored = store(value + b"\0", slot)
-            lines.append(f"{stored}\n{reg} = r10\n{reg} += {slot}")
+        text, slot = _arg_into(f"r{k + 3}", value, slot)
+        lines.append(text)
     lines.append(
         f"r1 = r10\nr1 += {fmt_at}\nr2 = {len(fmt) + 1}\ncall {int(HelperId.TRACE_PRINTK)}"
     )

@@ -42,7 +42,8 @@ from ebpy.isa.encoding import encode
 from ebpy.isa.instruction import Instruction
 from ebpy.isa.opcodes import PseudoSrc
 from ebpy.kernel import KernelMap, KernelProgram
-from ebpy.kernel.prog import _close_quietly, _load_once
+from ebpy.kernel._syscall import close_quietly
+from ebpy.kernel.prog import _load_once
 from ebpy.maps import Map, create_map
 from ebpy.progtypes import prog_type_info
 from ebpy.spec import MapSpec
@@ -355,7 +356,7 @@ def _kernel_accepts(kind: str, text: str) -> bool:
         fd, _, _ = _load_once(encode(assemble(text)), ProgType[kind.upper()], "GPL", 0, 0, "probe")
     except KernelError:
         return False
-    _close_quietly(fd)
+    close_quietly(fd)
     return True
 
 
@@ -405,7 +406,7 @@ def test_helper_sets_match_kernel(kind: str) -> None:
         code = encode(assemble(text))
         try:
             fd, _, _ = _load_once(code, ProgType[kind.upper()], "GPL", 0, 0, "probe")
-            _close_quietly(fd)
+            close_quietly(fd)
             allowed = True
         except KernelError:
             try:

@@ -1,7 +1,7 @@
 """BPF_MAP_TYPE_ARRAY (``ebpy.maps.array``): creation, both faces, errnos, iteration.
 
-Tests marked xfail record where the array map still differs from the kernel
-(checked in ``tests/kernel/test_maps_probe.py``).
+The errnos are the kernel's (checked in ``tests/kernel/test_maps_probe.py`` and
+``tests/kernel/test_maps_differential.py``).
 """
 
 from __future__ import annotations
@@ -142,20 +142,76 @@ def test_matches_a_list(writes: list[tuple[int, bytes]]) -> None:
     assert [m[u32(i)] for i in range(6)] == model
 
 
-# -- where the array map still differs from the kernel -----------------------------
+# -- the checks of the Map base, as the kernel makes them for arrays ----------------
 
 
-@pytest.mark.xfail(reason="array.py accepts BPF_F_LOCK; the kernel: EINVAL (no spin lock)")
 def test_f_lock_is_einval() -> None:
     assert errno_of(array().update_elem, u32(0), bytes(8), 4) == errno.EINVAL
+    assert errno_of(array().lookup_elem, u32(0), 4) == errno.EINVAL
 
 
-@pytest.mark.xfail(reason="array.py: lookup_and_delete is EINVAL; the kernel: ENOTSUPP (524)")
+@pytest.mark.parametrize("flags", [1, 2, 8, 1 << 40])
+def test_lookup_flags_are_einval(flags: int) -> None:
+    assert errno_of(array().lookup_elem, u32(0), flags) == errno.EINVAL
+
+
+@pytest.mark.parametrize("flags", [3, 8, 1 << 40])
+def test_unknown_update_flags_are_einval(flags: int) -> None:
+    assert errno_of(array().update_elem, u32(0), bytes(8), flags) == errno.EINVAL
+
+
 def test_lookup_and_delete_is_enotsupp() -> None:
     assert errno_of(array().lookup_and_delete_elem, u32(0)) == 524
 
 
-@pytest.mark.xfail(reason="array.py misses unknown flags and RDONLY|WRONLY; the kernel: EINVAL")
-@pytest.mark.parametrize("flags", [1 << 20, MapCreateFlags.RDONLY | MapCreateFlags.WRONLY])
+def test_delete_batches_are_enotsupp() -> None:
+    m = array()
+    assert errno_of(m.delete_batch, []) == 524
+    assert errno_of(m.lookup_batch, None, 2, delete=True) == 524
+    assert errno_of(m.update_batch, [(u32(1), bytes(8))]) == 0
+    assert m.lookup_batch(None, 8)[0][1] == (u32(1), bytes(8))
+
+
+@pytest.mark.parametrize("flags", [1, 2, 8])
+def test_update_batch_takes_only_f_lock(flags: int) -> None:
+    assert errno_of(array().update_batch, [], flags) == errno.EINVAL
+
+
+def test_frozen_array_refuses_writes_first() -> None:
+    m = array()
+    m.freeze()
+    assert errno_of(m.freeze) == errno.EPERM
+    assert errno_of(m.update_elem, u32(0), bytes(8), 4) == errno.EPERM
+    assert errno_of(m.update_batch, []) == errno.EPERM
+    assert errno_of(m.delete_batch, []) == errno.EPERM
+    assert errno_of(m.lookup_and_delete_elem, u32(0)) == errno.EPERM
+
+
+def test_write_only_array_refuses_reads() -> None:
+    m = array(flags=MapCreateFlags.WRONLY)
+    assert errno_of(m.lookup_elem, u32(0)) == errno.EPERM
+    assert errno_of(m.get_next_key, None) == errno.EPERM
+    assert errno_of(m.lookup_batch, None, 2) == errno.EPERM
+
+
+@pytest.mark.parametrize("key", [None, "abcd", 7, [0, 0, 0, 0]])
+def test_keys_that_are_not_bytes_are_einval(key: object) -> None:
+    assert errno_of(array().lookup_elem, key) == errno.EINVAL
+    assert errno_of(array().update_elem, key, bytes(8)) == errno.EINVAL
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        1 << 20,
+        MapCreateFlags.RDONLY | MapCreateFlags.WRONLY,
+        MapCreateFlags.RDONLY_PROG | MapCreateFlags.WRONLY_PROG,
+        MapCreateFlags.PRESERVE_ELEMS,
+    ],
+)
 def test_bad_create_flags(flags: int) -> None:
     assert create_errno(A, 4, 8, 4, flags) == errno.EINVAL
+
+
+def test_map_extra_is_einval() -> None:
+    assert create_errno(A, 4, 8, 4, extra=1) == errno.EINVAL

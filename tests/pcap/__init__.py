@@ -10,6 +10,9 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from pathlib import Path
+
+from ebpy.pcap import read_packets
 
 TCPDUMP = shutil.which("tcpdump")
 
@@ -80,3 +83,12 @@ def tcpdump_lines(path: str, *flags: str) -> list[str]:
         [TCPDUMP, "-r", path, "-nn", *flags], capture_output=True, text=True, check=False
     ).stdout
     return out.splitlines()
+
+
+def assert_tcpdump_agrees(path: Path, count: int) -> None:
+    """tcpdump and ``read_packets`` both read ``count`` packets from ``path``, with the
+    same timestamps (to the nanosecond)."""
+    ours = read_packets(path)
+    assert tcpdump_count(str(path)) == len(ours) == count
+    stamps = [line.split()[0] for line in tcpdump_lines(str(path), "-tt", "--nano")]
+    assert stamps == [f"{p.ts_ns // 10**9}.{p.ts_ns % 10**9:09d}" for p in ours]

@@ -25,7 +25,13 @@ from ebpy.pcap import (
     write_packets,
 )
 from ebpy.pcap.synth import synth_packets, write_synth_pcap
-from tests.pcap import TCPDUMP, pcap_header, pcap_record, tcpdump_count, tcpdump_lines
+from tests.pcap import (
+    TCPDUMP,
+    assert_tcpdump_agrees,
+    pcap_header,
+    pcap_record,
+    tcpdump_count,
+)
 
 needs_tcpdump = pytest.mark.skipif(TCPDUMP is None, reason="tcpdump not installed")
 
@@ -247,10 +253,7 @@ def test_tcpdump_agrees(tmp_path: Path, nanosecond: bool, big_endian: bool) -> N
     with PcapWriter(path, nanosecond=nanosecond, big_endian=big_endian) as w:
         for p in synth_packets(300, seed=9, interval_ns=1_000_003):
             w.write(p)
-    ours = read_packets(path)
-    assert tcpdump_count(str(path)) == len(ours) == 300
-    stamps = [line.split()[0] for line in tcpdump_lines(str(path), "-tt", "--nano")]
-    assert stamps == [f"{p.ts_ns // 10**9}.{p.ts_ns % 10**9:09d}" for p in ours]
+    assert_tcpdump_agrees(path, 300)
 
 
 @needs_tcpdump

@@ -22,6 +22,7 @@ from ebpy.pcap import (
 from ebpy.pcap.synth import synth_packets
 from tests.pcap import (
     TCPDUMP,
+    assert_tcpdump_agrees,
     block,
     epb,
     idb,
@@ -30,7 +31,6 @@ from tests.pcap import (
     shb,
     spb,
     tcpdump_count,
-    tcpdump_lines,
 )
 
 needs_tcpdump = pytest.mark.skipif(TCPDUMP is None, reason="tcpdump not installed")
@@ -205,10 +205,7 @@ def test_tcpdump_agrees(tmp_path: Path, big_endian: bool) -> None:
     with PcapngWriter(path, big_endian=big_endian) as w:
         for p in synth_packets(300, seed=12, interval_ns=1_000_001):
             w.write(p)
-    ours = read_packets(path)
-    assert tcpdump_count(str(path)) == len(ours) == 300
-    stamps = [line.split()[0] for line in tcpdump_lines(str(path), "-tt", "--nano")]
-    assert stamps == [f"{p.ts_ns // 10**9}.{p.ts_ns % 10**9:09d}" for p in ours]
+    assert_tcpdump_agrees(path, 300)
 
 
 @needs_tcpdump
@@ -221,10 +218,7 @@ def test_tcpdump_agrees_on_resolutions_offsets_and_block_kinds(tmp_path: Path) -
     raw += opb(1, 99, frames[4]) + epb(0, 1, frames[5])
     path = tmp_path / "mixed.pcapng"
     path.write_bytes(raw)
-    ours = read_packets(path)
-    assert tcpdump_count(str(path)) == len(ours) == 6
-    stamps = [line.split()[0] for line in tcpdump_lines(str(path), "-tt", "--nano")]
-    assert stamps == [f"{p.ts_ns // 10**9}.{p.ts_ns % 10**9:09d}" for p in ours]
+    assert_tcpdump_agrees(path, 6)
 
 
 @needs_tcpdump

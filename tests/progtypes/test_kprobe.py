@@ -25,6 +25,7 @@ from ebpy.progtypes.kprobe import (
 )
 from ebpy.uapi import HelperId, ProgType
 from ebpy.vm import Vm
+from tests.progtypes import check_access
 
 PTRACE_H = Path("/usr/include/x86_64-linux-gnu/asm/ptrace.h")
 U64 = (1 << 64) - 1
@@ -149,14 +150,7 @@ def test_helpers(helper: HelperId, allowed: bool) -> None:
     ],
 )
 def test_access(offset: int, size: int, write: bool, ok: bool) -> None:
-    info = prog_type_info("kprobe")
-    if ok:
-        assert info.access(offset, size, write) == (offset, size)
-    else:
-        with pytest.raises(ContextAccessError) as err:
-            info.access(offset, size, write, pc=1)
-        assert err.value.prog_type == "kprobe" and err.value.offset == offset
-        assert err.value.write is write
+    check_access("kprobe", offset, size, write, ok)
 
 
 # -- test runs ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ebpy.progtypes.perf_event import (
 )
 from ebpy.uapi import HelperId, ProgType
 from ebpy.vm import Vm
+from tests.progtypes import check_access
 
 U64 = (1 << 64) - 1
 
@@ -92,13 +93,7 @@ def test_errors(make: object) -> None:
     ],
 )
 def test_access(offset: int, size: int, write: bool, ok: bool) -> None:
-    info = prog_type_info("perf_event")
-    if ok:
-        assert info.access(offset, size, write) == (offset, size)
-    else:
-        with pytest.raises(ContextAccessError) as err:
-            info.access(offset, size, write)
-        assert err.value.prog_type == "perf_event" and err.value.offset == offset
+    check_access("perf_event", offset, size, write, ok)
 
 
 def test_run() -> None:

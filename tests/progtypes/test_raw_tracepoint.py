@@ -24,6 +24,7 @@ from ebpy.progtypes.raw_tracepoint import (
 )
 from ebpy.uapi import HelperId, ProgType
 from ebpy.vm import Vm
+from tests.progtypes import check_access
 
 U64 = (1 << 64) - 1
 
@@ -92,13 +93,7 @@ def test_builder_errors(make: object) -> None:
     ],
 )
 def test_access(offset: int, size: int, write: bool, ok: bool) -> None:
-    info = prog_type_info("raw_tracepoint")
-    if ok:
-        assert info.access(offset, size, write) == (offset, size)
-    else:
-        with pytest.raises(ContextAccessError) as err:
-            info.access(offset, size, write)
-        assert (err.value.offset, err.value.size, err.value.write) == (offset, size, write)
+    check_access("raw_tracepoint", offset, size, write, ok)
 
 
 # -- test runs ----------------------------------------------------------------------------

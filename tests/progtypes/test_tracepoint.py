@@ -27,6 +27,7 @@ from ebpy.progtypes.tracepoint import (
 )
 from ebpy.uapi import HelperId, ProgType
 from ebpy.vm import Vm
+from tests.progtypes import check_access
 
 DATA = Path(__file__).parent / "tracepoint_formats"
 SAMPLES = {p.stem: p.read_text() for p in sorted(DATA.glob("*.format"))}
@@ -333,18 +334,7 @@ def test_registered_default() -> None:
     ],
 )
 def test_default_access(offset: int, size: int, write: bool, ok: bool) -> None:
-    info = prog_type_info("tracepoint")
-    if ok:
-        assert info.access(offset, size, write) == (offset, size)
-    else:
-        with pytest.raises(ContextAccessError) as err:
-            info.access(offset, size, write, pc=3)
-        assert (err.value.offset, err.value.size, err.value.write, err.value.pc) == (
-            offset,
-            size,
-            write,
-            3,
-        )
+    check_access("tracepoint", offset, size, write, ok)
 
 
 def test_for_format_limits_reads_to_the_record() -> None:

@@ -276,6 +276,18 @@ def _trace(runtime: Any) -> list[str]:
     return [line.decode("utf-8", "replace") for line in runtime.trace_lines]
 
 
+def _echo_trace(runtime: Any) -> None:
+    for line in _trace(runtime):
+        click.echo(line)
+
+
+def _echo_doc(vm: Vm, doc: dict[str, Any]) -> None:
+    """Print a run's JSON ``doc``, with the maps' contents when the program has maps."""
+    if vm.maps:
+        doc["maps"] = _maps_doc(vm.maps)
+    click.echo(json.dumps(doc))
+
+
 def _run_plain(vm: Vm, mem: bytes | None, repeat: int, seed: int | None, as_json: bool) -> None:
     result = None
     start = time.perf_counter_ns()
@@ -291,12 +303,9 @@ def _run_plain(vm: Vm, mem: bytes | None, repeat: int, seed: int | None, as_json
             "duration_ns": elapsed,
             "trace": _trace(result.runtime),
         }
-        if vm.maps:
-            doc["maps"] = _maps_doc(vm.maps)
-        click.echo(json.dumps(doc))
+        _echo_doc(vm, doc)
         return
-    for line in _trace(result.runtime):
-        click.echo(line)
+    _echo_trace(result.runtime)
     signed = result.r0 - (1 << 64) if result.r0 >> 63 else result.r0
     click.echo(f"r0 = {result.r0:#x} ({signed})")
     if repeat > 1:
@@ -326,12 +335,9 @@ def _run_once(
             "repeat": repeat,
             "trace": _trace(res.runtime),
         }
-        if vm.maps:
-            doc["maps"] = _maps_doc(vm.maps)
-        click.echo(json.dumps(doc))
+        _echo_doc(vm, doc)
         return
-    for line in _trace(res.runtime):
-        click.echo(line)
+    _echo_trace(res.runtime)
     click.echo(f"retval = {res.retval:#x} ({verdict})")
     if res.data_out and res.data_out != mem:
         click.echo(f"data_out = {res.data_out.hex()}")
@@ -456,7 +462,7 @@ def _run_capture(
             if writer is not None:
                 writer.close()
     if as_json:
-        click.echo(json.dumps(_capture_doc(stats, info, vm, write_out)))
+        _echo_doc(vm, _capture_doc(stats, info, write_out))
     else:
         _print_capture(stats, info, vm, write_out)
 
@@ -505,10 +511,8 @@ def _verdict_rows(stats: CaptureStats, info: ProgTypeInfo) -> list[tuple[str, in
     ]
 
 
-def _capture_doc(
-    stats: CaptureStats, info: ProgTypeInfo, vm: Vm, write_out: str | None
-) -> dict[str, Any]:
-    doc: dict[str, Any] = {
+def _capture_doc(stats: CaptureStats, info: ProgTypeInfo, write_out: str | None) -> dict[str, Any]:
+    return {
         "packets": stats.packets,
         "verdicts": dict(_verdict_rows(stats, info)),
         "written": stats.written if write_out is not None else None,
@@ -518,9 +522,6 @@ def _capture_doc(
         "errors": dict(sorted(stats.errors.items())),
         "prog_type": info.name,
     }
-    if vm.maps:
-        doc["maps"] = _maps_doc(vm.maps)
-    return doc
 
 
 def _print_capture(stats: CaptureStats, info: ProgTypeInfo, vm: Vm, write_out: str | None) -> None:

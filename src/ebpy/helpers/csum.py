@@ -28,6 +28,7 @@ module does not validate whole packets' checksums.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 
 from ebpy.helpers.env import Runtime
 from ebpy.helpers.maps import neg
@@ -111,37 +112,45 @@ def csum_replace_by_diff(field: int, diff: int) -> int:
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _replace_target(env: Runtime, offset: int) -> tuple[bytearray, int] | int:
-    """The socket buffer's data and the checksum offset, or -errno."""
+def _replace_target(
+    env: Runtime, offset: int, flags: int, allowed: int
+) -> tuple[bytearray, int, int] | int:
+    """The socket buffer's data, the checksum offset and the checksum there, or -errno
+    (EINVAL for ``flags`` outside ``allowed`` or no socket buffer, EFAULT for the offset)."""
+    if flags & ~allowed:
+        return neg(errno.EINVAL)
     skb = skb_of(env)
     if skb is None:
         return neg(errno.EINVAL)
     offset &= M32
     if offset > 0xFFFF or offset & 1 or offset + 2 > skb.length:
         return neg(errno.EFAULT)
-    return skb.data, offset
+    return skb.data, offset, int.from_bytes(skb.data[offset : offset + 2], "little")
+
+
+def _replaced(
+    field: int, frm: int, to: int, size: int, replace2: Callable[[int, int, int], int]
+) -> int | None:
+    """The checksum ``field`` after ``frm`` became ``to`` (``size`` bytes, 0: ``to`` is a
+    partial sum), 16-bit changes through ``replace2``; None for a bad size (EINVAL)."""
+    if size == 0:
+        return None if frm else csum_replace_by_diff(field, to & M32)
+    if size == 2:
+        return replace2(field, frm & M16, to & M16)
+    if size == 4:
+        return csum_replace4(field, frm & M32, to & M32)
+    return None
 
 
 def _l3_csum_replace(env: Runtime, _ctx: int, offset: int, frm: int, to: int, flags: int) -> int:
-    if flags & ~BPF_F_HDR_FIELD_MASK:
-        return neg(errno.EINVAL)
-    target = _replace_target(env, offset)
+    target = _replace_target(env, offset, flags, BPF_F_HDR_FIELD_MASK)
     if isinstance(target, int):
         return target
-    data, off = target
-    field = int.from_bytes(data[off : off + 2], "little")
-    size = flags & BPF_F_HDR_FIELD_MASK
-    if size == 0:
-        if frm:
-            return neg(errno.EINVAL)
-        field = csum_replace_by_diff(field, to & M32)
-    elif size == 2:
-        field = csum_replace2(field, frm & M16, to & M16)
-    elif size == 4:
-        field = csum_replace4(field, frm & M32, to & M32)
-    else:
+    data, off, field = target
+    new = _replaced(field, frm, to, flags & BPF_F_HDR_FIELD_MASK, csum_replace2)
+    if new is None:
         return neg(errno.EINVAL)
-    data[off : off + 2] = field.to_bytes(2, "little")
+    data[off : off + 2] = new.to_bytes(2, "little")
     return 0
 
 
@@ -151,29 +160,20 @@ _L4_FLAGS = (
 
 
 def _l4_csum_replace(env: Runtime, _ctx: int, offset: int, frm: int, to: int, flags: int) -> int:
-    if flags & ~_L4_FLAGS:
-        return neg(errno.EINVAL)
-    target = _replace_target(env, offset)
+    target = _replace_target(env, offset, flags, _L4_FLAGS)
     if isinstance(target, int):
         return target
-    data, off = target
-    field = int.from_bytes(data[off : off + 2], "little")
+    data, off, field = target
     mangled_0 = bool(flags & BPF_F_MARK_MANGLED_0)
     if mangled_0 and not flags & BPF_F_MARK_ENFORCE and field == 0:
         return 0  # a UDP datagram without a checksum keeps it
-    size = flags & BPF_F_HDR_FIELD_MASK
-    if size == 0:
-        if frm:
-            return neg(errno.EINVAL)
-        field = csum_replace_by_diff(field, to & M32)
-    elif size in (2, 4):
-        mask = M16 if size == 2 else M32
-        field = csum_replace4(field, frm & mask, to & mask)
-    else:
+    # unlike l3, 16-bit changes go through csum_replace4 of the zero-extended values
+    new = _replaced(field, frm, to, flags & BPF_F_HDR_FIELD_MASK, csum_replace4)
+    if new is None:
         return neg(errno.EINVAL)
-    if mangled_0 and field == 0:
-        field = CSUM_MANGLED_0
-    data[off : off + 2] = field.to_bytes(2, "little")
+    if mangled_0 and new == 0:
+        new = CSUM_MANGLED_0
+    data[off : off + 2] = new.to_bytes(2, "little")
     return 0
 
 

@@ -26,11 +26,12 @@ run they return ``-EINVAL``. Redirects are ``ebpy.helpers.redirect``'s.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 
 from ebpy.helpers.env import Runtime
 from ebpy.helpers.maps import neg
 from ebpy.helpers.protos import Arg, Proto
-from ebpy.helpers.registry import Helper
+from ebpy.helpers.registry import Helper, HelperImpl
 from ebpy.isa._intmath import M32, s32
 from ebpy.progtypes._packet import ETH_HLEN, PAGE_SIZE
 from ebpy.progtypes.xdp import HARD_END, XDP_FRAME_SIZE, XdpState, metalen_invalid
@@ -45,10 +46,29 @@ def xdp_of(env: Runtime) -> XdpState | None:
     return state if isinstance(state, XdpState) else None
 
 
-def _adjust_head(env: Runtime, _ctx: int, delta: int, *_: int) -> int:
-    xdp = xdp_of(env)
-    if xdp is None:
-        return neg(errno.EINVAL)
+def _on_frame(fn: Callable[[Runtime, XdpState, int, int, int], int]) -> HelperImpl:
+    """The helper ``fn(env, xdp, r2, r3, r4)`` on the run's XDP frame; EINVAL outside XDP."""
+
+    def impl(env: Runtime, _ctx: int, r2: int, r3: int, r4: int, *_: int) -> int:
+        xdp = xdp_of(env)
+        return neg(errno.EINVAL) if xdp is None else fn(env, xdp, r2, r3, r4)
+
+    return impl
+
+
+def _on_span(fn: Callable[[Runtime, XdpState, int, int, int], int]) -> HelperImpl:
+    """``_on_frame`` for ``fn(env, xdp, offset, buf, length)`` once the ``length`` bytes at
+    ``offset`` are known to lie in the frame (else -errno)."""
+
+    def checked(env: Runtime, xdp: XdpState, offset: int, buf: int, length: int) -> int:
+        offset, length = offset & M32, length & M32
+        return _span(xdp, offset, length) or fn(env, xdp, offset, buf, length)
+
+    return _on_frame(checked)
+
+
+@_on_frame
+def _adjust_head(env: Runtime, xdp: XdpState, delta: int, *_: int) -> int:
     delta = s32(delta)
     metalen = xdp.start - xdp.meta
     start = xdp.start + delta
@@ -63,10 +83,8 @@ def _adjust_head(env: Runtime, _ctx: int, delta: int, *_: int) -> int:
     return 0
 
 
-def _adjust_meta(env: Runtime, _ctx: int, delta: int, *_: int) -> int:
-    xdp = xdp_of(env)
-    if xdp is None:
-        return neg(errno.EINVAL)
+@_on_frame
+def _adjust_meta(env: Runtime, xdp: XdpState, delta: int, *_: int) -> int:
     meta = xdp.meta + s32(delta)
     if meta < XDP_FRAME_SIZE or meta > xdp.start:
         return neg(errno.EINVAL)
@@ -77,10 +95,8 @@ def _adjust_meta(env: Runtime, _ctx: int, delta: int, *_: int) -> int:
     return 0
 
 
-def _adjust_tail(env: Runtime, _ctx: int, delta: int, *_: int) -> int:
-    xdp = xdp_of(env)
-    if xdp is None:
-        return neg(errno.EINVAL)
+@_on_frame
+def _adjust_tail(env: Runtime, xdp: XdpState, delta: int, *_: int) -> int:
     delta = s32(delta)
     if xdp.frags:
         return _frags_shrink(xdp, -delta) if delta < 0 else _frags_grow(xdp, delta)
@@ -136,26 +152,14 @@ def _pieces(xdp: XdpState) -> list[tuple[bytearray, int, int]]:
     return out
 
 
-def _load_bytes(env: Runtime, _ctx: int, offset: int, buf: int, length: int, *_: int) -> int:
-    xdp = xdp_of(env)
-    if xdp is None:
-        return neg(errno.EINVAL)
-    offset, length = offset & M32, length & M32
-    err = _span(xdp, offset, length)
-    if err:
-        return err
+@_on_span
+def _load_bytes(env: Runtime, xdp: XdpState, offset: int, buf: int, length: int) -> int:
     env.memory.write(buf, xdp.packet()[offset : offset + length])
     return 0
 
 
-def _store_bytes(env: Runtime, _ctx: int, offset: int, buf: int, length: int, *_: int) -> int:
-    xdp = xdp_of(env)
-    if xdp is None:
-        return neg(errno.EINVAL)
-    offset, length = offset & M32, length & M32
-    err = _span(xdp, offset, length)
-    if err:
-        return err
+@_on_span
+def _store_bytes(env: Runtime, xdp: XdpState, offset: int, buf: int, length: int) -> int:
     data = env.memory.read(buf, length)
     for piece, start, end in _pieces(xdp):
         size = end - start

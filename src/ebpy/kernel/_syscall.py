@@ -16,7 +16,9 @@ the caller keeps the buffers they point to alive until ``bpf()`` returns
 Views here: ``BPF_PROG_LOAD``, ``BPF_PROG_TEST_RUN``, ``BPF_MAP_CREATE``, the
 ``BPF_MAP_*_ELEM`` commands (also ``GET_NEXT_KEY``, ``LOOKUP_AND_DELETE_ELEM`` and
 ``FREEZE``), the ``BPF_MAP_*_BATCH`` commands, ``BPF_OBJ_GET_INFO_BY_FD`` and the
-``struct bpf_map_info`` it fills for a map.
+``struct bpf_map_info`` it fills for a map. ``FdOwner`` is the common base of the
+objects that own a bpf fd (closing it once, on ``close()``, at the end of a ``with``
+block or when the object is collected).
 
 This module is the only place that knows syscall numbers and struct layouts. It
 does not decide policy (retries with a log, sizes of buffers, closing fds, which
@@ -25,12 +27,17 @@ errno becomes which error): that is ``ebpy.kernel.prog``'s and ``ebpy.kernel.map
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno as _errno
 import functools
+import os
 import platform
 import sys
+import weakref
 from collections.abc import Callable
+from types import TracebackType
+from typing import Self
 
 from ebpy.errors import KernelError, NotSupportedError
 from ebpy.uapi import BpfCmd
@@ -307,3 +314,56 @@ def bpf(cmd: int, attr: ctypes.Structure) -> int:
     if ret >= 0:
         return ret
     raise error_for(cmd, -ret)
+
+
+def close_quietly(fd: int) -> None:
+    """``os.close(fd)``, ignoring an fd that is already gone."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+class FdOwner:
+    """Owns one bpf fd: closes it on ``close()``, after ``with``, or when collected.
+
+    Subclasses name what the fd is (``KIND``, in the ``EBADF`` error of a closed
+    object) and describe themselves for ``repr`` (``_describe``).
+    """
+
+    KIND = "object"
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._finalizer = weakref.finalize(self, close_quietly, fd)
+
+    @property
+    def fd(self) -> int:
+        """The fd; ``KernelError(EBADF)`` once closed."""
+        if not self._finalizer.alive:
+            raise KernelError(f"{self.KIND} fd", _errno.EBADF, f"the {self.KIND} was closed")
+        return self._fd
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Close the fd (again is a no-op)."""
+        self._finalizer()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _describe(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"fd={self._fd}"
+        return f"{type(self).__name__}({state}, {self._describe()})"

@@ -34,25 +34,23 @@ layouts live in ``_syscall``.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno as _errno
-import os
 import sys
-import weakref
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Protocol
 
 from ebpy.errors import KernelError, MapError
 from ebpy.kernel._syscall import (
     OBJ_NAME_LEN,
     BpfMapInfo,
+    FdOwner,
     MapBatchAttr,
     MapCreateAttr,
     MapElemAttr,
     ObjInfoAttr,
+    addressof,
     bpf_errno,
     cmd_name,
     error_for,
@@ -127,20 +125,16 @@ def _room(size: int) -> ctypes.Array[ctypes.c_char] | None:
     return ctypes.create_string_buffer(size) if size else None
 
 
-def _addr(buf: ctypes.Array[ctypes.c_char] | None) -> int:
-    return 0 if buf is None else ctypes.addressof(buf)
-
-
 def _raw(buf: ctypes.Array[ctypes.c_char] | None, size: int) -> bytes:
     return b"" if buf is None else buf.raw[:size]
 
 
-class KernelMap(MutableMapping[bytes, bytes]):
+class KernelMap(FdOwner, MutableMapping[bytes, bytes]):
     """One kernel map, owning its fd; the syscall face of ``ebpy.maps.Map``."""
 
     def __init__(self, fd: int, spec: MapSpec, *, ncpus: int | None = None) -> None:
         """Wrap an existing map fd described by ``spec``; the object owns (closes) it."""
-        self._fd = fd
+        super().__init__(fd)
         self.spec = spec
         self.name = spec.name
         self.map_type = spec.type
@@ -149,7 +143,6 @@ class KernelMap(MutableMapping[bytes, bytes]):
         self.max_entries = spec.max_entries
         self.flags = spec.flags
         self.ncpus = possible_cpus() if ncpus is None else ncpus
-        self._finalizer = weakref.finalize(self, _close_quietly, fd)
 
     # -- creating ---------------------------------------------------------------
     @classmethod
@@ -200,36 +193,10 @@ class KernelMap(MutableMapping[bytes, bytes]):
         )
         return cls(fd, spec)
 
-    # -- the fd -----------------------------------------------------------------
-    @property
-    def fd(self) -> int:
-        """The map fd; ``KernelError(EBADF)`` once closed."""
-        if not self._finalizer.alive:
-            raise KernelError("map fd", _errno.EBADF, "the map was closed")
-        return self._fd
+    KIND = "map"
 
-    @property
-    def closed(self) -> bool:
-        return not self._finalizer.alive
-
-    def close(self) -> None:
-        """Close the fd (again is a no-op)."""
-        self._finalizer()
-
-    def __enter__(self) -> KernelMap:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else f"fd={self._fd}"
-        return f"KernelMap({state}, {self.spec.describe()})"
+    def _describe(self) -> str:
+        return self.spec.describe()
 
     # so that two maps with equal contents are still two maps
     __hash__ = object.__hash__
@@ -280,6 +247,15 @@ class KernelMap(MutableMapping[bytes, bytes]):
             )
         return data
 
+    def _set_flags(self, op: str, attr: ctypes.Structure, field: str, flags: int) -> None:
+        """Store ``flags`` in ``attr.<field>`` (a u64); ``MapError(EINVAL)`` if it does not fit."""
+        try:
+            setattr(attr, field, flags)
+        except TypeError:
+            raise MapError(op, _errno.EINVAL, self.name, "flags must be an int") from None
+        if getattr(attr, field) != flags:
+            raise MapError(op, _errno.EINVAL, self.name, f"bad flags {flags:#x}")
+
     def _elem(
         self,
         op: str,
@@ -292,14 +268,9 @@ class KernelMap(MutableMapping[bytes, bytes]):
         attr = MapElemAttr()
         attr.map_fd = self._map_fd(op)
         kbuf = _buffer(key)
-        attr.key = _addr(kbuf)
-        attr.value = _addr(value)
-        try:
-            attr.flags = flags
-        except TypeError:
-            raise MapError(op, _errno.EINVAL, self.name, "flags must be an int") from None
-        if attr.flags != flags:
-            raise MapError(op, _errno.EINVAL, self.name, f"bad flags {flags:#x}")
+        attr.key = addressof(kbuf)
+        attr.value = addressof(value)
+        self._set_flags(op, attr, "flags", flags)
         ret = bpf_errno(cmd, attr)  # kbuf and value stay alive until here
         if ret < 0:
             raise MapError(op, -ret, self.name)
@@ -339,8 +310,8 @@ class KernelMap(MutableMapping[bytes, bytes]):
         attr = MapElemAttr()
         attr.map_fd = self._map_fd("get_next_key")
         kbuf = None if k is None else _buffer(k)
-        attr.key = _addr(kbuf)
-        attr.value = _addr(nbuf)
+        attr.key = addressof(kbuf)
+        attr.value = addressof(nbuf)
         ret = bpf_errno(BpfCmd.MAP_GET_NEXT_KEY, attr)
         if ret < 0:
             raise MapError("get_next_key", -ret, self.name)
@@ -390,10 +361,10 @@ class KernelMap(MutableMapping[bytes, bytes]):
         values = _room(count * self.syscall_value_size)
         attr = MapBatchAttr()
         attr.map_fd = self._map_fd(op)
-        attr.in_batch = _addr(inb)
-        attr.out_batch = _addr(outb)
-        attr.keys = _addr(keys)
-        attr.values = _addr(values)
+        attr.in_batch = addressof(inb)
+        attr.out_batch = addressof(outb)
+        attr.keys = addressof(keys)
+        attr.values = addressof(values)
         attr.count = count
         ret = bpf_errno(cmd, attr, frozenset())
         if ret < 0 and -ret != _errno.ENOENT:
@@ -454,15 +425,10 @@ class KernelMap(MutableMapping[bytes, bytes]):
     ) -> int:
         attr = MapBatchAttr()
         attr.map_fd = self._map_fd(op)
-        attr.keys = _addr(keys)
-        attr.values = _addr(values)
+        attr.keys = addressof(keys)
+        attr.values = addressof(values)
         attr.count = count
-        try:
-            attr.elem_flags = flags
-        except TypeError:
-            raise MapError(op, _errno.EINVAL, self.name, "flags must be an int") from None
-        if attr.elem_flags != flags:
-            raise MapError(op, _errno.EINVAL, self.name, f"bad flags {flags:#x}")
+        self._set_flags(op, attr, "elem_flags", flags)
         ret = bpf_errno(cmd, attr, frozenset())
         if ret < 0:
             raise MapError(op, -ret, self.name)
@@ -547,8 +513,3 @@ def _map_info(fd: int) -> MapInfo:
         btf_value_type_id=info.btf_value_type_id,
         map_extra=info.map_extra,
     )
-
-
-def _close_quietly(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)

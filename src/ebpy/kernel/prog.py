@@ -17,24 +17,22 @@ already-final instructions and test-runs them.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno as _errno
-import os
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from ebpy.errors import KernelError
 from ebpy.isa.encoding import encode
 from ebpy.isa.instruction import Instruction
 from ebpy.kernel._syscall import (
     OBJ_NAME_LEN,
+    FdOwner,
     ProgLoadAttr,
     TestRunAttr,
     addressof,
     bpf,
+    close_quietly,
     cmd_name,
 )
 from ebpy.uapi import BpfCmd, ProgType
@@ -106,16 +104,15 @@ def _log_text(log: ctypes.Array[ctypes.c_char] | None) -> str:
     return log.value.decode("utf-8", "replace")
 
 
-class KernelProgram:
+class KernelProgram(FdOwner):
     """One program loaded into the kernel, owning its fd."""
 
     def __init__(self, fd: int, prog_type: int = 0, name: str = "", log: str = "") -> None:
         """Wrap an existing program fd; the new object owns (and will close) it."""
-        self._fd = fd
+        super().__init__(fd)
         self.prog_type = prog_type
         self.name = name
         self.log = log
-        self._finalizer = weakref.finalize(self, _close_quietly, fd)
 
     # -- loading ----------------------------------------------------------------
     @classmethod
@@ -150,40 +147,14 @@ class KernelProgram:
             except KernelError as second:
                 raise KernelError(first.cmd, first.errno, second.log) from None
             # Loaded with a log but not without: keep the first error, drop the program.
-            _close_quietly(fd)
+            close_quietly(fd)
             raise KernelError(first.cmd, first.errno, log) from None
         return cls(fd, int(prog_type), name)
 
-    # -- the fd -----------------------------------------------------------------
-    @property
-    def fd(self) -> int:
-        """The program fd; ``KernelError(EBADF)`` once closed."""
-        if not self._finalizer.alive:
-            raise KernelError("program fd", _errno.EBADF, "the program was closed")
-        return self._fd
+    KIND = "program"
 
-    @property
-    def closed(self) -> bool:
-        return not self._finalizer.alive
-
-    def close(self) -> None:
-        """Close the fd (again is a no-op)."""
-        self._finalizer()
-
-    def __enter__(self) -> KernelProgram:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else f"fd={self._fd}"
-        return f"KernelProgram({state}, prog_type={self.prog_type}, name={self.name!r})"
+    def _describe(self) -> str:
+        return f"prog_type={self.prog_type}, name={self.name!r}"
 
     # -- running ----------------------------------------------------------------
     def test_run(
@@ -266,8 +237,3 @@ def _test_run_once(
     if cout is not None:
         ctx_out = cout.raw[: min(attr.ctx_size_out, cout_size)]
     return TestRunResult(attr.retval, data_out, ctx_out, attr.duration)
-
-
-def _close_quietly(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)

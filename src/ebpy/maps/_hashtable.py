@@ -1,16 +1,9 @@
-"""Shared machinery of the hash maps (and of the other map types of this package).
+"""Shared machinery of the hash maps (and of the other keyed map types of this package).
 
-* ``CoreMap``: a ``Map`` with the input checks of ``bpf(2)`` that the map types
-  written on it share: keys and values that are not bytes-like, or of the wrong
-  size, give ``EINVAL`` (never a ``TypeError``) before anything else (as
-  ``KernelMap`` checks them before calling the kernel); then the kernel's order:
-  flags (``BPF_F_LOCK`` only where the value has a spin lock), permissions
-  (``EPERM`` for reads of a write-only map, writes to a read-only or frozen map,
-  a second freeze), the operation. Batch commands check their permissions and
-  flags as the kernel's generic batch code does. ``map_extra`` is refused
-  (EINVAL) where the type has no use for it. It also defines the ints every
-  module here uses for update flags (``ANY``, ``NOEXIST``, ``EXIST``, ``F_LOCK``:
-  ``~`` of the uapi IntFlags would drop unknown bits) and ``ENOTSUPP`` (524).
+* ``CoreMap``: a ``Map`` (whose syscall face already makes every ``bpf(2)``
+  input check; see ``ebpy.maps.base``) with what the map types that own a flat
+  table add: the allocation limit (``ENOMEM`` past ``MAX_BUFFER``) and the
+  running-CPU check of per-CPU values.
 * ``SlotAllocator``: fixed-size slots over a map's flat ``buf``, a LIFO free list,
   ``buf`` grown in place (never rebound) as slots are needed, so that a value's
   offset stays fixed while its element lives.
@@ -35,15 +28,11 @@ module registers no map type.
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable
 from typing import ClassVar
 
 from ebpy.errors import MapError
-from ebpy.maps.base import Map, round8
-from ebpy.uapi import MapCreateFlags, MapUpdateFlags
-
-ENOTSUPP = 524
-"""The kernel-internal errno bpf(2) returns for an operation a map type lacks."""
+from ebpy.maps.base import ACCESS_MASK, ENOTSUPP, EXIST, F_LOCK, NOEXIST, U32_MAX, Map, round8
+from ebpy.uapi import MapCreateFlags
 
 KMALLOC_MAX_SIZE = 1 << 22
 """Largest kmalloc on x86-64 (4 MiB): bounds key and value sizes."""
@@ -57,228 +46,32 @@ HTAB_ELEM_SIZE = 48
 MAX_BUFFER = 1 << 30
 """Largest buffer we allocate for a map at once; beyond it creation gives ENOMEM."""
 
-U32_MAX = (1 << 32) - 1
-U64_MAX = (1 << 64) - 1
-
-# Update flags as plain ints: ``~`` of an IntFlag keeps only its defined bits.
-ANY = int(MapUpdateFlags.ANY)
-NOEXIST = int(MapUpdateFlags.NOEXIST)
-EXIST = int(MapUpdateFlags.EXIST)
-F_LOCK = int(MapUpdateFlags.F_LOCK)
-_RDONLY = int(MapCreateFlags.RDONLY)
-_WRONLY = int(MapCreateFlags.WRONLY)
-_RDONLY_PROG = int(MapCreateFlags.RDONLY_PROG)
-
-_ACCESS = (
-    MapCreateFlags.RDONLY
-    | MapCreateFlags.WRONLY
-    | MapCreateFlags.RDONLY_PROG
-    | MapCreateFlags.WRONLY_PROG
-)
-ACCESS_MASK = int(_ACCESS)
-"""``BPF_F_ACCESS_MASK``: the read/write permission flags every map type accepts."""
-
-HTAB_CREATE_FLAG_MASK = int(
-    MapCreateFlags.NO_PREALLOC
-    | MapCreateFlags.NO_COMMON_LRU
-    | MapCreateFlags.NUMA_NODE
-    | MapCreateFlags.ZERO_SEED
+HTAB_CREATE_FLAG_MASK = (
+    int(
+        MapCreateFlags.NO_PREALLOC
+        | MapCreateFlags.NO_COMMON_LRU
+        | MapCreateFlags.NUMA_NODE
+        | MapCreateFlags.ZERO_SEED
+    )
     | ACCESS_MASK
 )
+"""``HTAB_CREATE_FLAG_MASK`` (``BPF_F_NO_COMMON_LRU`` only for LRU maps)."""
 
 PREALLOC_BYTES = 1 << 16
 """Tables whose whole buffer is at most this big get all their slots at creation."""
 
 
-def as_bytes(data: object) -> bytes | None:
-    """``data`` as bytes when it is bytes-like (bytes, bytearray, memoryview), else None."""
-    if isinstance(data, bytes | bytearray | memoryview):
-        return bytes(data)
-    return None
-
-
 class CoreMap(Map):
-    """A ``Map`` with the shared ``bpf(2)`` input checks (see the module docstring)."""
-
-    percpu: ClassVar[bool] = False
-    """Values are per CPU: ``ncpus`` padded values on the syscall side."""
-
-    spin_lock_offset: int | None = None
-    """Offset of a ``struct bpf_spin_lock`` in the value, which ``BPF_F_LOCK`` needs
-    (BTF would tell; until then whoever knows sets it). Only plain hash maps use it."""
-
-    # -- creation ---------------------------------------------------------------
-    def _check_common(self, *, extra_ok: bool = False) -> None:
-        """What ``BPF_MAP_CREATE`` checks before the type's own checks."""
-        for field in ("key_size", "value_size", "max_entries", "flags"):
-            value = getattr(self, field)
-            if not isinstance(value, int) or not 0 <= value <= U32_MAX:
-                self._fail("create", errno.EINVAL, f"{field} {value!r} is not a u32")
-        extra = self.spec.extra
-        if not isinstance(extra, int) or not 0 <= extra < 1 << 64:
-            self._fail("create", errno.EINVAL, "map_extra is not a u64")
-        if extra and not extra_ok:
-            self._fail("create", errno.EINVAL, "map_extra is for bloom filters only")
-        self.flags = flags = int(self.flags)
-        if flags & MapCreateFlags.RDONLY and flags & MapCreateFlags.WRONLY:
-            self._fail("create", errno.EINVAL, "BPF_F_RDONLY with BPF_F_WRONLY")
-
-    def _check_flag_mask(self, mask: int) -> None:
-        """``map_flags`` outside ``mask``, or programs both read- and write-only: EINVAL."""
-        flags = self.flags
-        both = MapCreateFlags.RDONLY_PROG | MapCreateFlags.WRONLY_PROG
-        if flags & ~int(mask) or flags & both == both:
-            self._fail("create", errno.EINVAL, f"bad map_flags {flags:#x}")
+    """A ``Map`` that owns a flat table: allocation limit, per-CPU value checks."""
 
     def _alloc_check(self, nbytes: int) -> None:
         if nbytes > MAX_BUFFER:
             self._fail("create", errno.ENOMEM, f"{nbytes} bytes is more than ebpy allocates")
 
-    @property
-    def prog_writable(self) -> bool:
-        """Programs may write values in place (not with ``BPF_F_RDONLY_PROG``)."""
-        return not self.flags & _RDONLY_PROG
-
-    @property
-    def syscall_value_size(self) -> int:
-        """Bytes of a value on the syscall side (all CPUs' values for per-CPU maps)."""
-        if self.percpu:
-            return round8(self.value_size) * self.ncpus
-        return self.value_size
-
     def _cpu(self, cpu: int) -> int:
         if not 0 <= cpu < self.ncpus:
             self._fail("prog", errno.EINVAL, f"cpu {cpu} of a map made for {self.ncpus}")
         return cpu
-
-    # -- checks of the syscall face ---------------------------------------------
-    def _check_key(self, op: str, key: object) -> bytes:
-        data = b"" if key is None else as_bytes(key)
-        if data is None:
-            self._fail(op, errno.EINVAL, f"a key must be bytes, not {type(key).__name__}")
-            return b""
-        if len(data) != self.key_size:
-            self._fail(op, errno.EINVAL, f"key of {len(data)} bytes, map wants {self.key_size}")
-        return data
-
-    def _check_value(self, op: str, value: object) -> bytes:
-        data = as_bytes(value)
-        if data is None:
-            self._fail(op, errno.EINVAL, f"a value must be bytes, not {type(value).__name__}")
-            return b""
-        want = self.syscall_value_size
-        if len(data) != want:
-            self._fail(op, errno.EINVAL, f"value of {len(data)} bytes, map wants {want}")
-        return data
-
-    def _check_read(self, op: str) -> None:
-        if self.flags & _WRONLY:
-            self._fail(op, errno.EPERM, "map is write-only")
-
-    def _check_write(self, op: str) -> None:
-        if self.frozen or self.flags & _RDONLY:
-            self._fail(op, errno.EPERM, "map is frozen or read-only")
-
-    def _check_flag_bits(self, op: str, flags: object, allowed: int = F_LOCK) -> int:
-        """EINVAL for flags that are not an int or have bits outside ``allowed``."""
-        if not isinstance(flags, int) or flags < 0 or int(flags) & ~allowed:
-            self._fail(op, errno.EINVAL, f"bad flags {flags!r}")
-            return 0
-        return int(flags)
-
-    def _check_spin(self, op: str, flags: int) -> None:
-        if flags & F_LOCK and self.spin_lock_offset is None:
-            self._fail(op, errno.EINVAL, "BPF_F_LOCK without a bpf_spin_lock in the value")
-
-    # -- the syscall face ---------------------------------------------------------
-    # Keys and values of the wrong size are refused first (as ``KernelMap`` does
-    # before calling bpf(2)); then the checks come in the kernel's order.
-    def lookup_elem(self, key: bytes | None, flags: int = 0) -> bytes:
-        """``BPF_MAP_LOOKUP_ELEM``: the value, or ``MapError`` (ENOENT ...)."""
-        with self.lock:
-            data = self._check_key("lookup", key)
-            flags = self._check_flag_bits("lookup", flags)
-            self._check_read("lookup")
-            self._check_spin("lookup", flags)
-            return self._lookup(data)
-
-    def update_elem(self, key: bytes | None, value: bytes, flags: int = ANY) -> None:
-        """``BPF_MAP_UPDATE_ELEM`` with ``BPF_ANY``/``BPF_NOEXIST``/``BPF_EXIST``."""
-        with self.lock:
-            data = self._check_key("update", key)
-            val = self._check_value("update", value)
-            flags = self._check_flag_bits("update", flags, U64_MAX)
-            self._check_write("update")
-            self._check_spin("update", flags)
-            self._update(data, val, flags)
-
-    def delete_elem(self, key: bytes | None) -> None:
-        """``BPF_MAP_DELETE_ELEM``."""
-        with self.lock:
-            data = self._check_key("delete", key)
-            self._check_write("delete")
-            self._delete(data)
-
-    def get_next_key(self, key: bytes | None = None) -> bytes:
-        """``BPF_MAP_GET_NEXT_KEY``; EPERM on a write-only map."""
-        with self.lock:
-            data = None if key is None else self._check_key("get_next_key", key)
-            self._check_read("get_next_key")
-            return self._next_key(data)
-
-    def lookup_and_delete_elem(self, key: bytes | None = None, flags: int = 0) -> bytes:
-        """``BPF_MAP_LOOKUP_AND_DELETE_ELEM``: needs read and write permission."""
-        op = "lookup_and_delete"
-        with self.lock:
-            data = None if key is None else self._check_key(op, key)
-            flags = self._check_flag_bits(op, flags)
-            self._check_read(op)
-            self._check_write(op)
-            self._check_spin(op, flags)
-            return self._lookup_and_delete(data)
-
-    def _lookup_and_delete(self, key: bytes | None) -> bytes:
-        raise self._error("lookup_and_delete", ENOTSUPP, "not supported by this map type")
-
-    def freeze(self) -> None:
-        """``BPF_MAP_FREEZE``; a second freeze gives EPERM, as from the kernel."""
-        with self.lock:
-            self._check_write("freeze")
-            self.frozen = True
-
-    # -- batches --------------------------------------------------------------------
-    def _batch_perms(self, op: str, *, read: bool, write: bool) -> None:
-        if read:
-            self._check_read(op)
-        if write:
-            self._check_write(op)
-
-    def lookup_batch(
-        self, start: bytes | None, count: int, *, delete: bool = False
-    ) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
-        """``BPF_MAP_LOOKUP_BATCH`` (see ``Map.lookup_batch``); EPERM without permission."""
-        op = "lookup_and_delete_batch" if delete else "lookup_batch"
-        with self.lock:
-            self._batch_perms(op, read=True, write=delete)
-            return super().lookup_batch(start, count, delete=delete)
-
-    def update_batch(self, items: Iterable[tuple[bytes, bytes]], flags: int = ANY) -> int:
-        """``BPF_MAP_UPDATE_BATCH``: only ``BPF_F_LOCK`` is a valid flag there."""
-        with self.lock:
-            self._batch_perms("update_batch", read=False, write=True)
-            self._check_spin("update_batch", self._check_flag_bits("update_batch", flags))
-            return super().update_batch(items, flags)
-
-    def delete_batch(self, keys: Iterable[bytes]) -> int:
-        """``BPF_MAP_DELETE_BATCH``: EPERM on a frozen map, even for no keys."""
-        with self.lock:
-            self._batch_perms("delete_batch", read=False, write=True)
-            return super().delete_batch(keys)
-
-    def _no_batch(self, op: str, *, read: bool = False, write: bool = False) -> MapError:
-        """The error of a batch command this map type lacks (after the permissions)."""
-        self._batch_perms(op, read=read, write=write)
-        return self._error(op, ENOTSUPP, "no such batch operation on this map type")
 
 
 class SlotAllocator:
@@ -347,10 +140,10 @@ class HashTable(CoreMap):
     """
 
     lru: ClassVar[bool] = False
+    create_flags = HTAB_CREATE_FLAG_MASK
 
     def _validate(self) -> None:
-        self._check_common()
-        self._check_flag_mask(HTAB_CREATE_FLAG_MASK)
+        self._check_create()
         flags = self.flags
         own_lru = flags & MapCreateFlags.NO_COMMON_LRU
         if own_lru and not self.lru:

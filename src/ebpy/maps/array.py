@@ -3,8 +3,11 @@
 Layout of ``buf``: ``max_entries`` elements of ``round8(value_size)`` bytes, element
 ``i`` at ``i * stride`` (as the kernel's ``struct bpf_array`` keeps ``value[]``).
 Global data sections (``.data``, ``.rodata``, ``.bss``) are one-element arrays;
-``BPF_F_RDONLY_PROG`` makes the values read-only for programs. Not the per-CPU
-array (``percpu_array``).
+``BPF_F_RDONLY_PROG`` makes the values read-only for programs. The flags are
+those the kernel takes for this type (``BPF_F_PRESERVE_ELEMS`` is for perf event
+arrays only). Arrays have ``BPF_MAP_LOOKUP_BATCH`` and ``BPF_MAP_UPDATE_BATCH`` but
+no lookup-and-delete and no delete batch (``ENOTSUPP``, 524); a delete is
+``EINVAL``. Not the per-CPU array (``percpu_array``).
 
 >>> from ebpy.spec import MapSpec
 >>> from ebpy.uapi import MapType
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import errno
 
-from ebpy.maps.base import EXIST, NOEXIST, Map, register, round8
+from ebpy.maps.base import ACCESS_MASK, EXIST, F_LOCK, NOEXIST, Map, register, round8
 from ebpy.uapi import MapCreateFlags, MapType
 
 MAX_ARRAY_VALUE = 1 << 20
@@ -30,6 +33,10 @@ MAX_ARRAY_VALUE = 1 << 20
 @register
 class ArrayMap(Map):
     map_type = MapType.ARRAY
+    create_flags = ACCESS_MASK | int(
+        MapCreateFlags.NUMA_NODE | MapCreateFlags.MMAPABLE | MapCreateFlags.INNER_MAP
+    )
+    batch_ops = frozenset({"lookup", "update"})
 
     def _validate(self) -> None:
         super()._validate()
@@ -37,24 +44,8 @@ class ArrayMap(Map):
             self._fail("create", errno.EINVAL, "array maps have 4-byte keys")
         if self.value_size > MAX_ARRAY_VALUE:
             self._fail("create", errno.E2BIG, "value_size too large")
-        allowed = (
-            MapCreateFlags.NUMA_NODE
-            | MapCreateFlags.RDONLY
-            | MapCreateFlags.WRONLY
-            | MapCreateFlags.RDONLY_PROG
-            | MapCreateFlags.WRONLY_PROG
-            | MapCreateFlags.MMAPABLE
-            | MapCreateFlags.INNER_MAP
-            | MapCreateFlags.PRESERVE_ELEMS
-        )
-        if self.flags & ~allowed:
-            self._fail("create", errno.EINVAL, f"bad map_flags {self.flags:#x}")
         self.stride = round8(self.value_size)
         self.buf = bytearray(self.stride * self.max_entries)
-
-    @property
-    def prog_writable(self) -> bool:
-        return not self.flags & MapCreateFlags.RDONLY_PROG
 
     def _index(self, key: bytes) -> int | None:
         i = int.from_bytes(key, "little")
@@ -68,13 +59,15 @@ class ArrayMap(Map):
         return bytes(self.buf[off : off + self.value_size])
 
     def _update(self, key: bytes, value: bytes, flags: int) -> None:
-        self._check_flags("update", flags & ~4, NOEXIST | EXIST)
+        if flags & ~F_LOCK > EXIST:
+            self._fail("update", errno.EINVAL, f"bad flags {flags:#x}")
         i = self._index(key)
         if i is None:
             self._fail("update", errno.E2BIG, "index out of range")
             return
         if flags & NOEXIST:
             self._fail("update", errno.EEXIST, "array elements always exist")
+        self._check_spin("update", flags)
         off = i * self.stride
         self.buf[off : off + self.value_size] = value
 

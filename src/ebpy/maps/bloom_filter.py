@@ -47,8 +47,8 @@ import hashlib
 import random
 from collections.abc import Iterable
 
-from ebpy.maps._hashtable import ACCESS_MASK, ANY, KMALLOC_MAX_SIZE, U32_MAX, CoreMap, as_bytes
-from ebpy.maps.base import register
+from ebpy.maps._hashtable import KMALLOC_MAX_SIZE, CoreMap
+from ebpy.maps.base import ACCESS_MASK, ANY, U32_MAX, as_bytes, register
 from ebpy.uapi import MapCreateFlags, MapType
 
 CREATE_FLAG_MASK = int(MapCreateFlags.NUMA_NODE | MapCreateFlags.ZERO_SEED) | ACCESS_MASK

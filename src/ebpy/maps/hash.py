@@ -51,8 +51,8 @@ from __future__ import annotations
 
 import errno
 
-from ebpy.maps._hashtable import EXIST, F_LOCK, HashTable
-from ebpy.maps.base import register
+from ebpy.maps._hashtable import HashTable
+from ebpy.maps.base import EXIST, F_LOCK, register
 from ebpy.uapi import MapType
 
 SPIN_LOCK_SIZE = 4

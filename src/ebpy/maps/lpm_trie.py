@@ -55,16 +55,8 @@ from __future__ import annotations
 
 import errno
 
-from ebpy.maps._hashtable import (
-    ACCESS_MASK,
-    ENOTSUPP,
-    EXIST,
-    KMALLOC_MAX_SIZE,
-    NOEXIST,
-    CoreMap,
-    SlotAllocator,
-)
-from ebpy.maps.base import register, round8
+from ebpy.maps._hashtable import KMALLOC_MAX_SIZE, CoreMap, SlotAllocator
+from ebpy.maps.base import ACCESS_MASK, ENOTSUPP, EXIST, NOEXIST, register, round8
 from ebpy.uapi import MapCreateFlags, MapType
 
 DATA_SIZE_MIN = 1
@@ -120,10 +112,10 @@ class LpmTrieMap(CoreMap):
     """BPF_MAP_TYPE_LPM_TRIE (see the module docstring)."""
 
     map_type = MapType.LPM_TRIE
+    create_flags = CREATE_FLAG_MASK
 
     def _validate(self) -> None:
-        self._check_common()
-        self._check_flag_mask(CREATE_FLAG_MASK)
+        self._check_create()
         if not self.flags & MapCreateFlags.NO_PREALLOC:
             self._fail("create", errno.EINVAL, "LPM tries need BPF_F_NO_PREALLOC")
         if not DATA_SIZE_MIN + 4 <= self.key_size <= DATA_SIZE_MAX + 4:

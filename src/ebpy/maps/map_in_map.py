@@ -17,7 +17,8 @@ holds a reference on each. The array of maps is an fd array
 (``prog_array.FdArrayMap``: ``BPF_ANY`` only, ``E2BIG`` past the end, delete
 ``ENOENT`` on an empty slot); the hash of maps is a hash table (``BPF_NOEXIST``
 and ``BPF_EXIST`` apply, ``E2BIG`` when full, keys iterate in insertion order).
-Both have the batch commands.
+The hash of maps has every batch command, the array of maps the lookup and update
+batches (the others are ``ENOTSUPP``).
 
 Programs cannot read a value: ``bpf_map_lookup_elem`` on an outer map gives the
 inner map's pointer, so ``prog_lookup`` is None and the helper asks
@@ -38,8 +39,19 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 
-from ebpy.maps.base import EXIST, F_LOCK, MAP_TYPES, NOEXIST, Map, map_by_id, register
-from ebpy.maps.prog_array import ENOTSUPP, FdArrayMap, access_flags_ok, u32
+from ebpy.maps.base import (
+    ACCESS_MASK,
+    ALL_BATCHES,
+    ENOTSUPP,
+    EXIST,
+    F_LOCK,
+    MAP_TYPES,
+    NOEXIST,
+    Map,
+    map_by_id,
+    register,
+)
+from ebpy.maps.prog_array import FdArrayMap, u32
 from ebpy.spec import MapSpec
 from ebpy.uapi import MapCreateFlags, MapType
 
@@ -47,15 +59,10 @@ MAP_IN_MAP_TYPES = frozenset({MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS})
 NOT_INNER_TYPES = frozenset({MapType.PROG_ARRAY})
 """Types that cannot be inner maps (no ``map_meta_equal`` in the kernel)."""
 
-_HASH_FLAGS = (
-    MapCreateFlags.NO_PREALLOC
-    | MapCreateFlags.NUMA_NODE
-    | MapCreateFlags.RDONLY
-    | MapCreateFlags.WRONLY
-    | MapCreateFlags.RDONLY_PROG
-    | MapCreateFlags.WRONLY_PROG
-    | MapCreateFlags.ZERO_SEED
+HASH_OF_MAPS_CREATE_FLAGS = ACCESS_MASK | int(
+    MapCreateFlags.NO_PREALLOC | MapCreateFlags.NUMA_NODE | MapCreateFlags.ZERO_SEED
 )
+"""``HTAB_CREATE_FLAG_MASK`` without ``BPF_F_NO_COMMON_LRU`` (not an LRU map)."""
 
 
 def check_template(owner: Map, inner: MapSpec | None) -> MapSpec:
@@ -101,22 +108,21 @@ class ArrayOfMaps(FdArrayMap):
     """An array whose slots hold maps."""
 
     map_type = MapType.ARRAY_OF_MAPS
-
-    # the kernel's generic batches work on arrays of maps
-    update_batch = Map.update_batch
-    delete_batch = Map.delete_batch
+    # the kernel's generic lookup and update batches work on arrays of maps
+    batch_ops = frozenset({"lookup", "update"})
 
     def lookup_batch(
         self, start: bytes | None, count: int, *, delete: bool = False
     ) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
         """``BPF_MAP_LOOKUP_BATCH``: the filled slots from index ``start`` on (ids as
         values), and where to go on (None at the end); no ``..._AND_DELETE_BATCH``."""
-        if delete:
-            raise self._error("lookup_and_delete_batch", ENOTSUPP)
-        if count <= 0:
-            raise self._error("lookup_batch", errno.EINVAL, "count must be > 0")
         first = 0 if start is None else u32(start)
         with self.lock:
+            if delete:
+                raise self._no_batch("lookup_and_delete_batch", read=True, write=True)
+            self._check_read("lookup_batch")
+            if count <= 0:
+                raise self._error("lookup_batch", errno.EINVAL, "count must be > 0")
             filled = sorted(i for i in self.slots if i >= first)
             out = [(i.to_bytes(4, "little"), self._lookup(i.to_bytes(4, "little"))) for i in filled]
         if len(out) <= count:
@@ -160,13 +166,13 @@ class HashOfMaps(Map):
 
     map_type = MapType.HASH_OF_MAPS
     value_writable = False
+    create_flags = HASH_OF_MAPS_CREATE_FLAGS
+    batch_ops = ALL_BATCHES
 
     def _validate(self) -> None:
         super()._validate()
         if self.value_size != 4:
             self._fail("create", errno.EINVAL, "maps of maps hold 4-byte fds")
-        if self.flags & ~_HASH_FLAGS or not access_flags_ok(self.flags):
-            self._fail("create", errno.EINVAL, f"bad map_flags {self.flags:#x}")
         self.inner = check_template(self, self.spec.inner)
         self.entries: dict[bytes, Map] = {}
 
@@ -177,6 +183,7 @@ class HashOfMaps(Map):
         return m.id.to_bytes(4, "little")
 
     def _update(self, key: bytes, value: bytes, flags: int) -> None:
+        # the kernel resolves the fd (EBADF, EINVAL) before it checks the flags
         m = resolve_map(self, self.inner, u32(value))
         if flags & ~F_LOCK > EXIST or flags & F_LOCK:
             self._fail("update", errno.EINVAL, f"bad flags {flags:#x}")
@@ -188,12 +195,6 @@ class HashOfMaps(Map):
         if not present and len(self.entries) >= self.max_entries:
             self._fail("update", errno.E2BIG, "map is full")
         self.entries[key] = m
-
-    def update_elem(self, key: bytes, value: bytes, flags: int = 0) -> None:
-        """``BPF_MAP_UPDATE_ELEM``: store the map ``value`` (an id) names under ``key``."""
-        if flags & F_LOCK:
-            self._fail("update", errno.EINVAL, "BPF_F_LOCK needs a spin lock in the value")
-        super().update_elem(key, value, flags)
 
     def _delete(self, key: bytes) -> None:
         if self.entries.pop(key, None) is None:

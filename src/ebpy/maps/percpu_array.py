@@ -46,15 +46,8 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterable
 
-from ebpy.maps._hashtable import (
-    ACCESS_MASK,
-    EXIST,
-    F_LOCK,
-    NOEXIST,
-    PCPU_MIN_UNIT_SIZE,
-    CoreMap,
-)
-from ebpy.maps.base import register, round8
+from ebpy.maps._hashtable import PCPU_MIN_UNIT_SIZE, CoreMap
+from ebpy.maps.base import ACCESS_MASK, EXIST, F_LOCK, NOEXIST, register, round8
 from ebpy.uapi import MapType
 
 
@@ -64,10 +57,10 @@ class PercpuArrayMap(CoreMap):
 
     map_type = MapType.PERCPU_ARRAY
     percpu = True
+    create_flags = ACCESS_MASK  # no BPF_F_NUMA_NODE for per-CPU memory
 
     def _validate(self) -> None:
-        self._check_common()
-        self._check_flag_mask(ACCESS_MASK)
+        self._check_create()
         if self.key_size != 4 or not self.value_size or not self.max_entries:
             self._fail("create", errno.EINVAL, "4-byte keys, value_size and max_entries > 0")
         if round8(self.value_size) > PCPU_MIN_UNIT_SIZE:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 from ebpy.errors import MapError
 from ebpy.maps.base import register, round8
-from ebpy.maps.prog_array import FdArrayMap
+from ebpy.maps.prog_array import FD_ARRAY_CREATE_FLAGS, FdArrayMap
 from ebpy.uapi import MapCreateFlags, MapType
 
 BPF_F_INDEX_MASK = 0xFFFF_FFFF
@@ -121,7 +121,7 @@ class PerfEventArray(FdArrayMap):
     """The perf event array and its consumers."""
 
     map_type = MapType.PERF_EVENT_ARRAY
-    extra_flags = MapCreateFlags.PRESERVE_ELEMS
+    create_flags = FD_ARRAY_CREATE_FLAGS | int(MapCreateFlags.PRESERVE_ELEMS)
     has_sys_lookup = False
     default_buffer_size = DEFAULT_BUFFER_SIZE
 

@@ -5,6 +5,8 @@ perf event array, array of maps): 4-byte keys, 4-byte values that are file
 descriptors on the syscall side, and slots that hold the *object* the fd
 named. Their syscall face follows ``kernel/bpf/arraymap.c``:
 
+* creation takes only ``BPF_F_NUMA_NODE``, ``BPF_F_RDONLY`` and ``BPF_F_WRONLY``
+  (no program access flags; perf event arrays also ``BPF_F_PRESERVE_ELEMS``);
 * update takes only ``BPF_ANY`` (anything else is ``EINVAL``), an index past
   ``max_entries`` is ``E2BIG``, a number that names nothing is ``EBADF``;
 * lookup gives what the type's ``map_fd_sys_lookup_elem`` gives (a program's
@@ -43,21 +45,26 @@ import errno
 import itertools
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import ClassVar
 
-from ebpy.maps.base import ANY, F_LOCK, Map, register
+from ebpy.maps.base import ANY, ENOTSUPP, RDONLY, WRONLY, Map, register
 from ebpy.uapi import MapCreateFlags, MapType, ProgType
 
-ENOTSUPP = 524
-"""The kernel-internal errno that bpf(2) returns for unsupported map commands."""
+__all__ = [
+    "ENOTSUPP",
+    "FD_ARRAY_CREATE_FLAGS",
+    "FdArrayMap",
+    "NoBatchMap",
+    "ProgArrayMap",
+    "prog_type_of",
+    "program_by_id",
+    "register_program",
+    "u32",
+]
 
-_ACCESS = (
-    MapCreateFlags.RDONLY
-    | MapCreateFlags.WRONLY
-    | MapCreateFlags.RDONLY_PROG
-    | MapCreateFlags.WRONLY_PROG
-)
+FD_ARRAY_CREATE_FLAGS = int(MapCreateFlags.NUMA_NODE) | RDONLY | WRONLY
+"""The ``map_flags`` of the fd arrays (``fd_array_map_alloc_check``)."""
 
 
 def u32(data: bytes) -> int:
@@ -65,29 +72,11 @@ def u32(data: bytes) -> int:
     return int.from_bytes(data[:4], "little")
 
 
-def access_flags_ok(flags: int) -> bool:
-    """``bpf_map_flags_access_ok``: not both read-only and write-only (syscall or program)."""
-    both = MapCreateFlags.RDONLY | MapCreateFlags.WRONLY
-    both_prog = MapCreateFlags.RDONLY_PROG | MapCreateFlags.WRONLY_PROG
-    return (flags & both) != both and (flags & both_prog) != both_prog
-
-
 class NoBatchMap(Map):
-    """A map type without the batch commands: each is ``ENOTSUPP``, as in the kernel."""
+    """A map type without the batch commands: each is ``ENOTSUPP`` (after the
+    permission checks), as in the kernel."""
 
-    def lookup_batch(
-        self, start: bytes | None, count: int, *, delete: bool = False
-    ) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
-        """``BPF_MAP_LOOKUP_BATCH`` (and ``..._AND_DELETE_BATCH``): ``ENOTSUPP``."""
-        raise self._error("lookup_batch", ENOTSUPP)
-
-    def update_batch(self, items: Iterable[tuple[bytes, bytes]], flags: int = ANY) -> int:
-        """``BPF_MAP_UPDATE_BATCH``: ``ENOTSUPP``."""
-        raise self._error("update_batch", ENOTSUPP)
-
-    def delete_batch(self, keys: Iterable[bytes]) -> int:
-        """``BPF_MAP_DELETE_BATCH``: ``ENOTSUPP``."""
-        raise self._error("delete_batch", ENOTSUPP)
+    batch_ops: ClassVar[frozenset[str]] = frozenset()
 
 
 class FdArrayMap(NoBatchMap):
@@ -100,20 +89,14 @@ class FdArrayMap(NoBatchMap):
     value_writable = False
     #: The type answers a syscall lookup (``map_fd_sys_lookup_elem``); else ``ENOTSUPP``.
     has_sys_lookup: ClassVar[bool] = True
-    #: Extra ``map_flags`` this type accepts (perf event arrays: ``BPF_F_PRESERVE_ELEMS``).
-    extra_flags: int = 0
+    create_flags = FD_ARRAY_CREATE_FLAGS
 
     def _validate(self) -> None:
         super()._validate()
         if self.value_size != 4:
             self._fail("create", errno.EINVAL, "fd arrays hold 4-byte fds")
-        if self.flags & (MapCreateFlags.RDONLY_PROG | MapCreateFlags.WRONLY_PROG):
-            self._fail("create", errno.EINVAL, "program access flags not supported")
         if self.key_size != 4:
             self._fail("create", errno.EINVAL, "fd arrays have 4-byte keys")
-        allowed = MapCreateFlags.NUMA_NODE | _ACCESS | self.extra_flags
-        if self.flags & ~allowed or not access_flags_ok(self.flags):
-            self._fail("create", errno.EINVAL, f"bad map_flags {self.flags:#x}")
         self.slots: dict[int, object] = {}
         """Filled slots by index (sparse: ``max_entries`` may be large)."""
 
@@ -163,12 +146,6 @@ class FdArrayMap(NoBatchMap):
 
     def _lookup_and_delete(self, key: bytes | None) -> bytes:
         raise self._error("lookup_and_delete", ENOTSUPP)
-
-    def update_elem(self, key: bytes, value: bytes, flags: int = ANY) -> None:
-        """``BPF_MAP_UPDATE_ELEM``: store the object ``value`` (an fd) names at ``key``."""
-        if flags & F_LOCK:
-            self._fail("update", errno.EINVAL, "BPF_F_LOCK needs a spin lock in the value")
-        super().update_elem(key, value, flags)
 
     # -- the program face ---------------------------------------------------------
     def prog_lookup(self, key: bytes, cpu: int = 0) -> int | None:

@@ -46,8 +46,8 @@ import errno
 from collections.abc import Iterable
 from typing import ClassVar
 
-from ebpy.maps._hashtable import ACCESS_MASK, ANY, EXIST, KMALLOC_MAX_SIZE, NOEXIST, CoreMap
-from ebpy.maps.base import register
+from ebpy.maps._hashtable import KMALLOC_MAX_SIZE, CoreMap
+from ebpy.maps.base import ACCESS_MASK, ANY, EXIST, NOEXIST, register
 from ebpy.uapi import MapCreateFlags, MapType
 
 CREATE_FLAG_MASK = int(MapCreateFlags.NUMA_NODE) | ACCESS_MASK

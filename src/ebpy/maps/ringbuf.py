@@ -42,8 +42,8 @@ import errno
 import struct
 from collections.abc import Callable, Iterator
 
-from ebpy.maps.base import register
-from ebpy.maps.prog_array import ENOTSUPP, NoBatchMap
+from ebpy.maps.base import ENOTSUPP, register
+from ebpy.maps.prog_array import NoBatchMap
 from ebpy.uapi import MapCreateFlags, MapType
 
 PAGE_SIZE = 4096
@@ -82,9 +82,10 @@ class RingBuf(NoBatchMap):
     map_type = MapType.RINGBUF
     value_writable = True  # programs write their reserved records in place
 
+    create_flags = int(MapCreateFlags.NUMA_NODE)
+
     def _validate(self) -> None:
-        if self.flags & ~MapCreateFlags.NUMA_NODE:
-            self._fail("create", errno.EINVAL, f"bad map_flags {self.flags:#x}")
+        self._check_create()
         if self.key_size or self.value_size:
             self._fail("create", errno.EINVAL, "ring buffers have no keys or values")
         size = self.max_entries

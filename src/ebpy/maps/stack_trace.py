@@ -59,12 +59,13 @@ STACKID_FLAGS = (
 )
 """The flags ``bpf_get_stackid`` accepts."""
 
-_CREATE_FLAGS = (
+STACK_CREATE_FLAGS = int(
     MapCreateFlags.NUMA_NODE
     | MapCreateFlags.RDONLY
     | MapCreateFlags.WRONLY
     | MapCreateFlags.STACK_BUILD_ID
 )
+"""``STACK_CREATE_FLAG_MASK``: no program access flags."""
 
 
 def _rol32(x: int, k: int) -> int:
@@ -136,9 +137,10 @@ class StackTraceMap(NoBatchMap):
     map_type = MapType.STACK_TRACE
     value_writable = False
 
+    create_flags = STACK_CREATE_FLAGS
+
     def _validate(self) -> None:
-        if self.flags & ~_CREATE_FLAGS:
-            self._fail("create", errno.EINVAL, f"bad map_flags {self.flags:#x}")
+        self._check_create()
         if self.max_entries <= 0 or self.key_size != 4 or self.value_size < 8:
             self._fail("create", errno.EINVAL, "key must be 4 bytes, value at least 8")
         if self.value_size % 8:

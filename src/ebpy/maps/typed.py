@@ -46,7 +46,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any, Protocol
 
 from ebpy.errors import MapError
-from ebpy.maps._hashtable import as_bytes
+from ebpy.maps.base import as_bytes
 from ebpy.uapi import MapType
 
 PERCPU_TYPES = frozenset(

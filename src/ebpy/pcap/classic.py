@@ -20,11 +20,10 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from types import TracebackType
 from typing import BinaryIO, NamedTuple
 
 from ebpy.pcap.packet import Interface, LinkType, Packet, PcapError
-from ebpy.pcap.stream import Source, Stream, open_output
+from ebpy.pcap.stream import OutputFile, Source, Stream, StreamReader
 
 MAX_SNAPLEN = 262_144
 """libpcap's largest snap length; records above it (and the snap length) are corrupt."""
@@ -51,7 +50,7 @@ MAGICS: dict[bytes, _Magic] = {
 """The first four bytes of a classic pcap file, as stored, and what they mean."""
 
 
-class PcapReader:
+class PcapReader(StreamReader):
     """Packets of a classic pcap file, read as they are iterated.
 
     The header is read on construction: ``byte_order`` (``"little"``/``"big"``),
@@ -63,7 +62,7 @@ class PcapReader:
     format = "pcap"
 
     def __init__(self, source: Source | Stream) -> None:
-        self._stream = source if isinstance(source, Stream) else Stream(source)
+        super().__init__(source)
         try:
             self._read_header()
         except PcapError as exc:
@@ -91,22 +90,6 @@ class PcapReader:
         self._record = struct.Struct(order + ("IIIIIHBB" if self.modified else "IIII"))
         unit = "ns" if self.nanosecond else "us"
         self.interfaces = [Interface(self.linktype, snaplen, "", unit)]
-
-    @property
-    def path(self) -> str:
-        """The file's path ("" when read from bytes or an unnamed file)."""
-        return self._stream.path
-
-    @property
-    def offset(self) -> int:
-        """File offset of the next record."""
-        return self._stream.offset
-
-    def __iter__(self) -> Iterator[Packet]:
-        try:
-            yield from self._packets()
-        except PcapError as exc:
-            raise exc.with_path(self._stream.path) from None
 
     def _packets(self) -> Iterator[Packet]:
         s = self._stream
@@ -142,19 +125,8 @@ class PcapReader:
                 cls, (sec * _NS_PER_S + frac * mult, buf[pos + rsize : end], orig, linktype, 0)
             )
 
-    def close(self) -> None:
-        self._stream.close()
 
-    def __enter__(self) -> PcapReader:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class PcapWriter:
+class PcapWriter(OutputFile):
     """Writes a classic pcap file: one link type, micro- or nanosecond timestamps.
 
     ``target`` is a path or a binary file; the header is written at once.
@@ -171,25 +143,16 @@ class PcapWriter:
         nanosecond: bool = False,
         big_endian: bool = False,
     ) -> None:
-        self._file, self._owned = open_output(target)
+        super().__init__(target)
         self.linktype = linktype
         self.snaplen = snaplen
         self.nanosecond = nanosecond
-        self.count = 0
         order = ">" if big_endian else "<"
         self._record = struct.Struct(order + "IIII")
         self._div = 1 if nanosecond else 1000
         magic = 0xA1B23C4D if nanosecond else 0xA1B2C3D4
         header = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)
-        self.offset = 0
         self._put(header)
-
-    def _put(self, data: bytes) -> None:
-        try:
-            self._file.write(data)
-        except OSError as exc:
-            raise PcapError(exc.strerror or str(exc), self.offset) from exc
-        self.offset += len(data)
 
     def write_frame(self, data: bytes, ts_ns: int = 0, orig_len: int | None = None) -> None:
         """Append one record of ``data`` captured at ``ts_ns``."""
@@ -210,20 +173,3 @@ class PcapWriter:
                 self.offset,
             )
         self.write_frame(packet.data, packet.ts_ns, packet.orig_len)
-
-    def close(self) -> None:
-        try:
-            if self._owned:
-                self._file.close()
-            else:
-                self._file.flush()
-        except OSError as exc:
-            raise PcapError(exc.strerror or str(exc), self.offset) from exc
-
-    def __enter__(self) -> PcapWriter:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

@@ -22,11 +22,10 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import BinaryIO, NamedTuple
 
 from ebpy.pcap.packet import Interface, LinkType, Packet, PcapError
-from ebpy.pcap.stream import Source, Stream, open_output
+from ebpy.pcap.stream import OutputFile, Source, Stream, StreamReader
 
 SHB = 0x0A0D0D0A
 IDB = 1
@@ -63,7 +62,7 @@ def _ts_unit(resol: int) -> tuple[int, str]:
     return 10**exp, labels.get(exp, f"10^-{exp}")
 
 
-class PcapngReader:
+class PcapngReader(StreamReader):
     """Packets of a pcapng file, read as they are iterated.
 
     ``interfaces`` lists every IDB seen so far (``Interface``), ``sections`` counts
@@ -73,7 +72,7 @@ class PcapngReader:
     format = "pcapng"
 
     def __init__(self, source: Source | Stream) -> None:
-        self._stream = source if isinstance(source, Stream) else Stream(source)
+        super().__init__(source)
         self.interfaces: list[Interface] = []
         self.sections = 0
         self.skipped = 0
@@ -96,25 +95,9 @@ class PcapngReader:
         }
 
     @property
-    def path(self) -> str:
-        """The file's path ("" when read from bytes or an unnamed file)."""
-        return self._stream.path
-
-    @property
-    def offset(self) -> int:
-        """File offset of the next block."""
-        return self._stream.offset
-
-    @property
     def nanosecond(self) -> bool:
         """Some interface seen so far stamps finer than microseconds."""
         return any(i.ts_unit not in ("s", "ms", "us") for i in self.interfaces)
-
-    def __iter__(self) -> Iterator[Packet]:
-        try:
-            yield from self._packets()
-        except PcapError as exc:
-            raise exc.with_path(self._stream.path) from None
 
     def _error(self, reason: str, offset: int) -> PcapError:
         return PcapError(reason, self._stream.base + offset)
@@ -122,8 +105,6 @@ class PcapngReader:
     def _packets(self) -> Iterator[Packet]:
         s = self._stream
         handlers = self._handlers
-        new = tuple.__new__
-        cls = Packet
         while True:
             if not s.fill(8, "block header"):
                 return
@@ -142,13 +123,7 @@ class PcapngReader:
             s.pos = pos + blen
             if btype == EPB:
                 ifid, hi, lo, caplen, orig = self._epb.unpack_from(buf, pos + 8)
-                if caplen > blen - 32:
-                    raise self._error(f"captured length {caplen} overruns its block", pos)
-                if ifid >= len(self._section):
-                    raise self._error(f"packet of undeclared interface {ifid}", pos)
-                i = self._section[ifid]
-                ts = (((hi << 32) | lo) * i.mul) // i.div + i.offset_ns
-                yield new(cls, (ts, buf[pos + 28 : pos + 28 + caplen], orig, i.linktype, i.number))
+                yield self._stamped(buf, pos, blen, ifid, (hi << 32) | lo, caplen, orig)
                 continue
             handler = handlers.get(btype)
             if handler is None:
@@ -222,31 +197,28 @@ class PcapngReader:
         ifid, _drops, hi, lo, caplen, orig = struct.unpack_from(
             self._order + "HHIIII", buf, pos + 8
         )
+        return self._stamped(buf, pos, blen, ifid, (hi << 32) | lo, caplen, orig)
+
+    def _stamped(
+        self, buf: bytes, pos: int, blen: int, ifid: int, ts: int, caplen: int, orig: int
+    ) -> Packet:
+        """The packet of an EPB or OPB at ``pos`` (its data 28 bytes in), stamped ``ts``
+        in its interface's units."""
         if caplen > blen - 32:
             raise self._error(f"captured length {caplen} overruns its block", pos)
         if ifid >= len(self._section):
             raise self._error(f"packet of undeclared interface {ifid}", pos)
         i = self._section[ifid]
-        ts = (((hi << 32) | lo) * i.mul) // i.div + i.offset_ns
-        return Packet(ts, buf[pos + 28 : pos + 28 + caplen], orig, i.linktype, i.number)
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def __enter__(self) -> PcapngReader:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+        ts = (ts * i.mul) // i.div + i.offset_ns
+        data = buf[pos + 28 : pos + 28 + caplen]
+        return tuple.__new__(Packet, (ts, data, orig, i.linktype, i.number))
 
 
 def _pad(data: bytes) -> bytes:
     return data + bytes(-len(data) % 4)
 
 
-class PcapngWriter:
+class PcapngWriter(OutputFile):
     """Writes a one-section pcapng file: an SHB, one IDB per interface, EPBs.
 
     Interfaces are declared with ``add_interface`` or, by ``write``, one per link
@@ -261,12 +233,10 @@ class PcapngWriter:
         nanosecond: bool = True,
         big_endian: bool = False,
     ) -> None:
-        self._file, self._owned = open_output(target)
+        super().__init__(target)
         self._order = ">" if big_endian else "<"
         self.nanosecond = nanosecond
         self._div = 1 if nanosecond else 1000
-        self.offset = 0
-        self.count = 0
         self._by_linktype: dict[int, int] = {}
         self.interfaces: list[Interface] = []
         body = struct.pack(self._order + "IHHq", BYTE_ORDER_MAGIC, 1, 0, -1)
@@ -276,11 +246,7 @@ class PcapngWriter:
         length = 12 + len(body)
         head = struct.pack(self._order + "II", btype, length)
         tail = struct.pack(self._order + "I", length)
-        try:
-            self._file.write(head + body + tail)
-        except OSError as exc:
-            raise PcapError(exc.strerror or str(exc), self.offset) from exc
-        self.offset += length
+        self._put(head + body + tail)
 
     def add_interface(
         self, linktype: int = LinkType.ETHERNET, snaplen: int = 0, name: str = ""
@@ -326,20 +292,3 @@ class PcapngWriter:
         if index is None:
             index = self.add_interface(packet.linktype)
         self.write_frame(packet.data, packet.ts_ns, packet.orig_len, index)
-
-    def close(self) -> None:
-        try:
-            if self._owned:
-                self._file.close()
-            else:
-                self._file.flush()
-        except OSError as exc:
-            raise PcapError(exc.strerror or str(exc), self.offset) from exc
-
-    def __enter__(self) -> PcapngWriter:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

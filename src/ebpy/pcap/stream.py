@@ -7,6 +7,9 @@ only when a record runs past the end of what is buffered, so a file is read
 in a few large ``read`` calls, never one per packet. ``fill`` raises
 ``TruncatedError`` (with the offset) when the file ends inside a structure.
 
+``StreamReader`` and ``OutputFile`` are the common bases of the format readers
+and writers (the stream or output file, the offset, closing, ``with``).
+
 This module knows no capture format; it does not parse anything.
 """
 
@@ -15,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from typing import BinaryIO
+from collections.abc import Iterator
+from types import TracebackType
+from typing import BinaryIO, Self
 
-from ebpy.pcap.packet import PcapError, TruncatedError
+from ebpy.pcap.packet import Packet, PcapError, TruncatedError
 
 CHUNK = 1 << 20
 """Bytes asked of the file per read."""
@@ -118,3 +123,76 @@ def open_output(target: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bo
     if isinstance(target, io.TextIOBase):
         raise PcapError("output must be a binary file", 0)
     return target, False
+
+
+class _Closing:
+    """``with`` support: ``close()`` at the end of the block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class StreamReader(_Closing):
+    """Base of the capture readers: a ``Stream`` iterated once into ``Packet``s.
+
+    Subclasses parse in ``_packets``; an error raised there gets the file's path.
+    """
+
+    def __init__(self, source: Source | Stream) -> None:
+        self._stream = source if isinstance(source, Stream) else Stream(source)
+
+    @property
+    def path(self) -> str:
+        """The file's path ("" when read from bytes or an unnamed file)."""
+        return self._stream.path
+
+    @property
+    def offset(self) -> int:
+        """File offset of the next record (block)."""
+        return self._stream.offset
+
+    def __iter__(self) -> Iterator[Packet]:
+        try:
+            yield from self._packets()
+        except PcapError as exc:
+            raise exc.with_path(self._stream.path) from None
+
+    def _packets(self) -> Iterator[Packet]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class OutputFile(_Closing):
+    """Base of the capture writers: the output file, bytes written (``offset``), closing."""
+
+    def __init__(self, target: str | os.PathLike[str] | BinaryIO) -> None:
+        self._file, self._owned = open_output(target)
+        self.offset = 0
+        self.count = 0
+
+    def _put(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise PcapError(exc.strerror or str(exc), self.offset) from exc
+        self.offset += len(data)
+
+    def close(self) -> None:
+        """Close the file (flush it only, when the caller gave an open file)."""
+        try:
+            if self._owned:
+                self._file.close()
+            else:
+                self._file.flush()
+        except OSError as exc:
+            raise PcapError(exc.strerror or str(exc), self.offset) from exc
