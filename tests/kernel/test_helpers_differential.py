@@ -38,6 +38,7 @@ from ebpy.helpers.registry import HelperImpl
 from ebpy.helpers.tracing import TraceEvent, format_trace_event, trace_events
 from ebpy.isa.asm import assemble
 from ebpy.kernel import KernelProgram, _syscall
+from ebpy.kernel.fs import tracefs
 from ebpy.memory import RegionKind
 from ebpy.progtypes import prog_type_info
 from ebpy.progtypes.raw_tracepoint import raw_tp_args
@@ -348,7 +349,9 @@ def test_trace_printk_return(case: tuple[bytes, list[tuple[str, int | bytes]]]) 
 
 
 def _trace_file() -> Path | None:
-    """The tracefs ``trace`` file where tracing is on (we do not switch it on)."""
+    """The tracefs ``trace`` file where tracing is on (we do not switch it on);
+    tracefs is mounted first when it is missing and we are root."""
+    tracefs()
     for root in TRACEFS_ROOTS:
         path = Path(root) / "trace"
         try:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ebpy.errors import BpfError, ContextAccessError, InputError, MemoryAccessError
 from ebpy.isa.asm import assemble
+from ebpy.kernel.fs import tracefs
 from ebpy.progtypes import prog_type_info
 from ebpy.progtypes.tracepoint import (
     COMMON_SIZE,
@@ -39,6 +40,7 @@ def sample(name: str) -> TracepointFormat:
 
 
 def _live_formats() -> list[str]:
+    tracefs()  # mounts tracefs when it is missing and we are root, as bpftool does
     out = []
     for root in TRACEFS_ROOTS:
         for event in LIVE_EVENTS:
