@@ -11,7 +11,11 @@ The tree::
     BpfError
     ├── InputError                 bad input from a user (files, hex, options)
     │   ├── AsmError               assembler: line, column, text
-    │   └── DecodeError            bytes that are not a valid instruction: pc, raw
+    │   ├── DecodeError            bytes that are not a valid instruction: pc, raw
+    │   ├── ElfError               an object file that cannot be loaded: section, offset
+    │   └── BtfError               BTF that cannot be read: section, offset, type_id
+    ├── CoreError                  a CO-RE relocation that cannot be satisfied:
+    │                              section, insn, kind, access, type_name
     ├── EncodeError                an Instruction that cannot be encoded: field, value
     ├── LinkError                  builder/link pass: unknown or duplicate label
     ├── VmError                    the interpreter stopped the program: pc
@@ -73,6 +77,74 @@ class DecodeError(InputError):
         self.raw = raw
         where = f"insn {pc}: " if pc is not None else ""
         super().__init__(f"{where}{reason}")
+
+
+class ElfError(InputError):
+    """An object file that cannot be loaded: ``section`` and ``offset`` where known."""
+
+    def __init__(self, reason: str, section: str = "", offset: int | None = None) -> None:
+        self.reason = reason
+        self.section = section
+        self.offset = offset
+        where = f"section {section}: " if section else ""
+        at = f" (offset {offset:#x})" if offset is not None else ""
+        super().__init__(f"{where}{reason}{at}")
+
+
+class BtfError(InputError):
+    """BTF that cannot be read or used.
+
+    ``section`` is ``.BTF`` or ``.BTF.ext`` (or a file), ``offset`` a byte offset in
+    it, ``type_id`` the type concerned; each where known.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        section: str = "",
+        offset: int | None = None,
+        type_id: int | None = None,
+    ) -> None:
+        self.reason = reason
+        self.section = section
+        self.offset = offset
+        self.type_id = type_id
+        parts = [section] if section else []
+        if type_id is not None:
+            parts.append(f"type [{type_id}]")
+        if offset is not None:
+            parts.append(f"offset {offset:#x}")
+        where = f"{' '.join(parts)}: " if parts else ""
+        super().__init__(f"{where}{reason}")
+
+
+class CoreError(BpfError):
+    """A CO-RE relocation that cannot be satisfied against the target BTF.
+
+    ``section`` and ``insn`` (instruction index) place it; ``kind`` is the
+    relocation kind's name (``byte_off``, ``field_exists`` ...), ``access`` the
+    access string (``0:1:2``) and ``type_name`` the local root type.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        section: str = "",
+        insn: int | None = None,
+        kind: str = "",
+        access: str = "",
+        type_name: str = "",
+    ) -> None:
+        self.reason = reason
+        self.section = section
+        self.insn = insn
+        self.kind = kind
+        self.access = access
+        self.type_name = type_name
+        where = f"{section} insn {insn}: " if insn is not None else ""
+        what = f"{kind} relocation of {type_name or '?'} access {access or '?'}"
+        super().__init__(f"{where}{what}: {reason}")
 
 
 class EncodeError(BpfError):

@@ -10,23 +10,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from ebpy.errors import InputError
+from ebpy.errors import ElfError
 
 EM_BPF = 247
 _SKIPPED_SYMBOLS = frozenset({"STT_SECTION", "STT_FILE"})
 _SYMBOL_ORDER = {"STT_NOTYPE": 0, "STT_OBJECT": 1, "STT_FUNC": 2}
 SHF_EXECINSTR = 0x4
-
-
-class ElfError(InputError):
-    """An object file that cannot be read: ``section`` and ``offset`` where known."""
-
-    def __init__(self, reason: str, section: str = "", offset: int | None = None) -> None:
-        self.reason = reason
-        self.section = section
-        self.offset = offset
-        where = f"section {section}: " if section else ""
-        super().__init__(f"{where}{reason}")
 
 
 @dataclass(frozen=True)
