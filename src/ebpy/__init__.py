@@ -19,9 +19,11 @@ _LAZY = {
     "decode": ("ebpy.isa.encoding", "decode"),
     "BpfError": ("ebpy.errors", "BpfError"),
     "Vm": ("ebpy.vm.interpreter", "Vm"),
+    "load": ("ebpy.backend", "load"),
 }
 
 if TYPE_CHECKING:
+    from ebpy.backend import load
     from ebpy.errors import BpfError
     from ebpy.isa.asm import assemble
     from ebpy.isa.disasm import disassemble
@@ -37,6 +39,7 @@ __all__ = [
     "decode",
     "disassemble",
     "encode",
+    "load",
 ]
 assert sorted(__all__) == sorted(_LAZY)
 

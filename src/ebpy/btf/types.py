@@ -234,6 +234,8 @@ class Restrict(Type):
 class TypeTag(Type):
     kind: ClassVar[Kind] = Kind.TYPE_TAG
     type_id: int = 0
+    kind_flag: bool = False
+    """Set when the tag is an ``__attribute__`` rather than a ``btf_type_tag`` (Linux 6.13+)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +300,8 @@ class DeclTag(Type):
     kind: ClassVar[Kind] = Kind.DECL_TAG
     type_id: int = 0
     component_idx: int = -1
+    kind_flag: bool = False
+    """Set when the tag is an ``__attribute__`` rather than a ``btf_decl_tag`` (Linux 6.13+)."""
 
 
 MODIFIERS = (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)

@@ -62,7 +62,12 @@ def asm_cmd(file: str, output: str | None, fmt: str | None) -> None:
     help="llvm-objdump text or bpftool's xlated text.",
 )
 @click.option("--bytes/--no-bytes", "with_bytes", default=None, help="Show encoded bytes.")
-def disasm_cmd(file: str, section: str | None, style: str, with_bytes: bool | None) -> None:
+@click.option(
+    "-S", "--source", is_flag=True, help="ELF objects: source lines as llvm-objdump -S shows them."
+)
+def disasm_cmd(
+    file: str, section: str | None, style: str, with_bytes: bool | None, source: bool
+) -> None:
     """Disassemble FILE: an ELF object, raw bytecode, hex text, or assembly."""
     from ebpy.cli.inputs import load_program, read_bytes
     from ebpy.elf.reader import is_elf, read_code_sections
@@ -77,11 +82,21 @@ def disasm_cmd(file: str, section: str | None, style: str, with_bytes: bool | No
                 from ebpy.errors import InputError
 
                 raise InputError(f"no program section {section!r} in {file}")
+        if source:
+            from ebpy.cli.objdump import warn_about, write_text
+            from ebpy.elf.views import disassembly, file_header
+
+            names = {s.name for s in sections}
+            code = disassembly(data, source=True, sections=names, warn=warn_about(file))
+            write_text(file_header(data, file) + code)
+            return
         # The whole llvm-objdump -d layout: a header line, then a block per section.
         click.echo(f"\n{file}:\tfile format elf64-bpf")
         for sec in sections:
             click.echo("\n" + objdump_text(sec.name, sec.symbols, sec.data), nl=False)
         return
+    if source:
+        raise click.UsageError("-S/--source needs an ELF object and the llvm style")
     loaded = load_program(file, section)
     text = disassemble(loaded.insns, style=style, with_bytes=bool(with_bytes))
     click.echo(text, nl=not text.endswith("\n"))

@@ -2,8 +2,9 @@
 
 A FILE may be assembly text, hex text (an 8-byte instruction is 16 hex
 digits; spaces, newlines and a ``0x`` prefix are allowed), raw bytecode, or a
-BPF ELF object (one section chosen with ``--section``). ``-`` reads standard
-input. Hex arguments such as ``--mem`` accept the conformance suite's spaced
+BPF ELF object: ``read_object`` loads it whole (``ebpy.elf``: programs, maps,
+relocations) for ``ebpy run``; ``load_program`` gives one section's raw code
+(chosen with ``--section``) for ``ebpy disasm``. ``-`` reads standard input. Hex arguments such as ``--mem`` accept the conformance suite's spaced
 form too. This module reads input; it does not run or print programs.
 """
 
@@ -13,9 +14,13 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ebpy.errors import InputError
 from ebpy.isa.instruction import Instruction
+
+if TYPE_CHECKING:
+    from ebpy.spec import ObjectSpec
 
 _HEX_TEXT = re.compile(rb"^(?:\s*(?:0x)?[0-9a-fA-F]{2})+\s*$")
 
@@ -54,11 +59,23 @@ def read_bytes(path: str) -> bytes:
 
 
 def load_program(path: str, section: str | None = None) -> LoadedInput:
-    """Read a program from a file of any supported kind."""
+    """Read a program from a file of any supported kind (an ELF section's raw code)."""
+    return program_from_bytes(read_bytes(path), path, section)
+
+
+def read_object(data: bytes, path: str) -> ObjectSpec | None:
+    """The ``ObjectSpec`` of ``data`` when it is a BPF ELF object (``ebpy.elf``), else None."""
+    from ebpy.elf.loader import load_object
+    from ebpy.elf.reader import is_elf
+
+    return load_object(data, path) if is_elf(data) else None
+
+
+def program_from_bytes(data: bytes, path: str, section: str | None = None) -> LoadedInput:
+    """A program from the bytes of a file: assembly, hex, raw bytecode or an ELF section."""
     from ebpy.elf.reader import is_elf
     from ebpy.isa.encoding import decode
 
-    data = read_bytes(path)
     if is_elf(data):
         return _from_elf(data, section)
     if section is not None:

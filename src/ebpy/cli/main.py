@@ -22,6 +22,12 @@ _COMMANDS = {
     "asm": ("ebpy.cli.asm", "asm_cmd", "Assemble a program into bytecode."),
     "disasm": ("ebpy.cli.asm", "disasm_cmd", "Disassemble bytecode, hex, or an ELF section."),
     "run": ("ebpy.cli.run", "run_cmd", "Run a program on the userspace VM."),
+    "objdump": (
+        "ebpy.cli.objdump",
+        "objdump_cmd",
+        "Show an object's sections, symbols, relocations, code.",
+    ),
+    "btf": ("ebpy.cli.btf", "btf_cmd", "Inspect BTF: dump the types of an object or the kernel."),
     "conformance-plugin": (
         "ebpy.cli.conformance",
         "plugin_cmd",

@@ -1,13 +1,20 @@
-"""``ebpy run``: run a program on the userspace VM over memory, one packet, or a capture.
+"""``ebpy run``: run a program on the userspace VM (or in the kernel) over memory, a packet, or a capture.
+
+FILE is assembly, hex or raw bytecode, or a BPF ELF object. An object is
+loaded whole (``ebpy.cli.runners``: its maps, global data, CO-RE, the
+programs it tail-calls into) and one program runs: the one ``--program``
+names, the first of ``--section``, or the first of the object; its type is
+its section's (``--type`` wins). ``--backend kernel`` loads the same into the
+running kernel and runs it with ``BPF_PROG_TEST_RUN`` (root only).
 
 Three ways to run, chosen by the options:
 
-* plain (no ``--type``): r1 points at a copy of ``--mem``/``--data``, r2 is its
-  length; prints r0 (``Vm.run_full``);
-* one test run (``--type`` or ``--ctx``): the program type builds the context
-  from ``--mem``/``--data`` as ``data_in`` and ``--ctx`` as ``ctx_in``, as
-  ``BPF_PROG_TEST_RUN`` does; prints the return value with its verdict name,
-  ``data_out`` and ``ctx_out`` (``Vm.test_run``);
+* plain (assembly without ``--type``): r1 points at a copy of
+  ``--mem``/``--data``, r2 is its length; prints r0 (``Vm.run_full``);
+* one test run (a program type, or ``--ctx``): the program type builds the
+  context from ``--mem``/``--data`` as ``data_in`` and ``--ctx`` as
+  ``ctx_in``, as ``BPF_PROG_TEST_RUN`` does; prints the return value with its
+  verdict name, ``data_out`` and ``ctx_out``;
 * a capture (``--pcap IN``): one test run per packet of a pcap or pcapng file,
   a table of verdicts and packets per second, and with ``-w OUT`` the packets
   the program lets through, as the network stack would: XDP_PASS and XDP_TX
@@ -15,14 +22,15 @@ Three ways to run, chosen by the options:
   (``data_out``); for a socket filter the first ``retval`` bytes; for cgroup_skb
   an odd ``retval``; other types write every packet. Packets of other link
   types (raw IP, Linux cooked, loopback) are given an Ethernet header first,
-  and the output is Ethernet. A ``VmError`` (or a ``TestRunError``) on one
-  packet is counted by type and the run goes on unless ``--stop-on-error``.
+  and the output is Ethernet. A ``VmError`` (or a ``TestRunError``, or a
+  ``KernelError`` in the kernel) on one packet is counted by type and the run
+  goes on unless ``--stop-on-error``.
 
 ``--map name:type:key_size:value_size:max_entries`` declares an assembly
-program's maps in ``map[idx:N]`` order; the non-empty ones are printed after
-the run. Everything is text or, with ``--json``, one JSON object. This module
-reads options and prints; the running is ``ebpy.vm``'s, the file formats
-``ebpy.pcap``'s.
+program's maps in ``map[idx:N]`` order; the non-empty maps (an object's too)
+are printed after the run. Everything is text or, with ``--json``, one JSON
+object. This module reads options and prints; the loading is
+``ebpy.cli.runners``' (and ``ebpy.backend``'s), the file formats ``ebpy.pcap``'s.
 """
 
 from __future__ import annotations
@@ -37,11 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ebpy.cli.runners import parse_map_spec
+from ebpy.cli.runners import resolve_type as _resolve_type
+
 if TYPE_CHECKING:
-    from ebpy.maps import Map
+    from ebpy.cli.runners import Target, VmTarget
     from ebpy.pcap import CaptureReader
     from ebpy.progtypes import ProgTypeInfo
-    from ebpy.vm import Vm
 
 PROGRESS_MIN_BYTES = 1 << 20
 """Captures at least this large get a progress bar (when stderr is a terminal)."""
@@ -101,48 +111,8 @@ def _keep_table() -> dict[int, Keep]:
     }
 
 
-# -- options -------------------------------------------------------------------------
-def parse_map_spec(text: str, index: int) -> Map:
-    """A new map for ``name:type:key_size:value_size:max_entries[:flags]``."""
-    from ebpy.errors import InputError, MapError
-    from ebpy.maps import create_map
-    from ebpy.spec import MapSpec
-    from ebpy.uapi import MapType
-
-    parts = text.split(":")
-    if len(parts) not in (5, 6):
-        raise InputError(f"--map {text!r}: expected name:type:key_size:value_size:max_entries")
-    name, kind = parts[0] or f"map{index}", parts[1].strip().lower()
-    map_type = MapType.__members__.get(kind.upper().removeprefix("BPF_MAP_TYPE_"))
-    if map_type is None:
-        raise InputError(f"--map {text!r}: unknown map type {parts[1]!r}")
-    try:
-        sizes = [int(p, 0) for p in parts[2:]]
-    except ValueError:
-        raise InputError(f"--map {text!r}: sizes must be integers") from None
-    flags = sizes[3] if len(sizes) == 4 else 0
-    try:
-        return create_map(MapSpec(map_type, sizes[0], sizes[1], sizes[2], flags, name))
-    except MapError as exc:
-        raise InputError(f"--map {text!r}: {exc}") from None
-
-
-def _resolve_type(kind: str | None, section: str | None) -> ProgTypeInfo | None:
-    """``--type``, or for an ELF section named like a type (``xdp``, ``tc/...``) that type."""
-    from ebpy.errors import InputError
-    from ebpy.progtypes import prog_type_info
-
-    if kind is not None:
-        return prog_type_info(kind)
-    if section:
-        try:
-            return prog_type_info(section.split("/")[0])
-        except InputError:
-            return None
-    return None
-
-
-def _maps_doc(maps: Iterable[Map]) -> dict[str, list[dict[str, str]]]:
+# -- maps after a run -----------------------------------------------------------------
+def _maps_doc(maps: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
     """The non-empty maps: name -> [{key, value} in hex]. Array maps, whose every
     key always exists, show only their non-zero values."""
     from ebpy.errors import BpfError
@@ -152,10 +122,15 @@ def _maps_doc(maps: Iterable[Map]) -> dict[str, list[dict[str, str]]]:
     doc: dict[str, list[dict[str, str]]] = {}
     for i, m in enumerate(maps):
         dense = m.map_type in arrays
+        items = []
         try:
-            items = [
-                {"key": k.hex(), "value": v.hex()} for k, v in m.items() if not dense or any(v)
-            ]
+            for k in list(m):
+                try:
+                    v = m[k]
+                except KeyError:  # a slot listed but empty (kernel fd arrays)
+                    continue
+                if not dense or any(v):
+                    items.append({"key": k.hex(), "value": v.hex()})
         except BpfError:  # a map kind whose contents cannot be listed
             continue
         if items:
@@ -163,7 +138,7 @@ def _maps_doc(maps: Iterable[Map]) -> dict[str, list[dict[str, str]]]:
     return doc
 
 
-def _echo_maps(maps: list[Map]) -> None:
+def _echo_maps(maps: list[Any]) -> None:
     for name, items in _maps_doc(maps).items():
         click.echo(f"map {name}:")
         for item in items:
@@ -172,7 +147,15 @@ def _echo_maps(maps: list[Map]) -> None:
 
 @click.command("run")
 @click.argument("file")
-@click.option("-s", "--section", help="ELF section to run.")
+@click.option("-s", "--section", help="ELF object: the section of the program to run.")
+@click.option("-p", "--program", "program_name", help="ELF object: the program to run, by name.")
+@click.option(
+    "--backend",
+    type=click.Choice(["vm", "kernel"]),
+    default="vm",
+    show_default=True,
+    help="Run on the userspace VM or, as root, in the kernel (BPF_PROG_TEST_RUN).",
+)
 @click.option(
     "--mem",
     "mem_hex",
@@ -220,6 +203,8 @@ def _echo_maps(maps: list[Map]) -> None:
 def run_cmd(
     file: str,
     section: str | None,
+    program_name: str | None,
+    backend: str,
     mem_hex: str | None,
     data_file: str | None,
     pcap_in: str | None,
@@ -233,10 +218,11 @@ def run_cmd(
     as_json: bool,
     seed: int | None,
 ) -> None:
-    """Run FILE (assembly, hex, raw bytecode or ELF) on the userspace VM."""
-    from ebpy.cli.inputs import load_program, parse_hex, read_bytes
+    """Run FILE (assembly, hex, raw bytecode or an ELF object) on the VM or in the kernel."""
+    from ebpy.cli.inputs import parse_hex, program_from_bytes, read_bytes, read_object
+    from ebpy.cli.runners import asm_target, object_target
     from ebpy.errors import InputError
-    from ebpy.vm import DEFAULT_BUDGET, Vm
+    from ebpy.vm import DEFAULT_BUDGET
 
     given = (("--mem", mem_hex), ("--data", data_file), ("--pcap", pcap_in))
     inputs = [option for option, value in given if value is not None]
@@ -246,29 +232,66 @@ def run_cmd(
         raise InputError("-w/--write needs --pcap")
     if pcap_in is not None and repeat > 1:
         raise InputError("--repeat applies to one input (--mem, --data), not to --pcap")
+    if section is not None and program_name is not None:
+        raise InputError("--section and --program exclude each other")
     mem = parse_hex(mem_hex, "--mem") if mem_hex is not None else None
     if data_file is not None:
         mem = read_bytes(data_file)
     ctx = parse_hex(ctx_hex, "--ctx") if ctx_hex is not None else None
-    loaded = load_program(file, section)
-    maps = [parse_map_spec(spec, i) for i, spec in enumerate(map_specs)]
-    info = _resolve_type(prog_type, loaded.section if pcap_in else None)
     budget = budget or DEFAULT_BUDGET
+    data = read_bytes(file)
+    spec = read_object(data, file)
+    if spec is not None:
+        if map_specs:
+            raise InputError("--map declares an assembly program's maps; an object has its own")
+        target = object_target(spec, section, program_name, prog_type, backend, budget)
+    else:
+        if program_name is not None:
+            raise InputError(f"{file}: --program needs an ELF object")
+        loaded = program_from_bytes(data, file, section)
+        maps = [parse_map_spec(m, i) for i, m in enumerate(map_specs)]
+        target = asm_target(loaded.insns, _resolve_type(prog_type, None), maps, backend, budget)
+    try:
+        _dispatch(target, spec is not None, mem, ctx, pcap_in, write_out, repeat, seed,
+                  stop_on_error, as_json)  # fmt: skip
+    finally:
+        target.close()
+
+
+def _dispatch(
+    target: Target,
+    from_object: bool,
+    mem: bytes | None,
+    ctx: bytes | None,
+    pcap_in: str | None,
+    write_out: str | None,
+    repeat: int,
+    seed: int | None,
+    stop_on_error: bool,
+    as_json: bool,
+) -> None:
+    from ebpy.cli.runners import VmTarget
+    from ebpy.errors import InputError, NotSupportedError
+
+    info = target.info
     if pcap_in is not None:
         if info is None:
             raise InputError("--pcap needs a program type (--type xdp, tc, socket_filter ...)")
         if not info.has_packet:
             raise InputError(f"program type {info.name} takes no packet: --pcap does not apply")
-        vm = Vm(loaded.insns, prog_type=info, maps=maps, budget=budget)
-        _run_capture(vm, info, pcap_in, write_out, ctx, seed, stop_on_error, as_json)
-    elif ctx is not None and info is None:
+        _run_capture(target, info, pcap_in, write_out, ctx, seed, stop_on_error, as_json)
+    elif info is not None or (from_object and target.backend == "kernel"):
+        _run_once(target, info, mem, ctx, repeat, seed, as_json)
+    elif from_object:
+        raise NotSupportedError(
+            f"test-running program {target.name} on the VM",
+            "the VM has no model of its type's context (try --backend kernel)",
+        )
+    elif ctx is not None:
         raise InputError("--ctx needs a program type (--type)")
-    elif info is not None:
-        vm = Vm(loaded.insns, prog_type=info, maps=maps, budget=budget)
-        _run_once(vm, info, mem, ctx, repeat, seed, as_json)
     else:
-        vm = Vm(loaded.insns, maps=maps, budget=budget)
-        _run_plain(vm, mem, repeat, seed, as_json)
+        assert isinstance(target, VmTarget)
+        _run_plain(target, mem, repeat, seed, as_json)
 
 
 # -- one run ---------------------------------------------------------------------------
@@ -281,14 +304,21 @@ def _echo_trace(runtime: Any) -> None:
         click.echo(line)
 
 
-def _echo_doc(vm: Vm, doc: dict[str, Any]) -> None:
+def _echo_doc(target: Target, doc: dict[str, Any]) -> None:
     """Print a run's JSON ``doc``, with the maps' contents when the program has maps."""
-    if vm.maps:
-        doc["maps"] = _maps_doc(vm.maps)
+    if target.name:
+        doc["program"] = target.name
+        doc["section"] = target.section
+    doc["backend"] = target.backend
+    if target.maps:
+        doc["maps"] = _maps_doc(target.maps)
     click.echo(json.dumps(doc))
 
 
-def _run_plain(vm: Vm, mem: bytes | None, repeat: int, seed: int | None, as_json: bool) -> None:
+def _run_plain(
+    target: VmTarget, mem: bytes | None, repeat: int, seed: int | None, as_json: bool
+) -> None:
+    vm = target.vm
     result = None
     start = time.perf_counter_ns()
     for _ in range(repeat):
@@ -303,28 +333,29 @@ def _run_plain(vm: Vm, mem: bytes | None, repeat: int, seed: int | None, as_json
             "duration_ns": elapsed,
             "trace": _trace(result.runtime),
         }
-        _echo_doc(vm, doc)
+        _echo_doc(target, doc)
         return
     _echo_trace(result.runtime)
     signed = result.r0 - (1 << 64) if result.r0 >> 63 else result.r0
     click.echo(f"r0 = {result.r0:#x} ({signed})")
     if repeat > 1:
         click.echo(f"{repeat} runs, mean {elapsed} ns, {result.insn_count} insns per run")
-    _echo_maps(vm.maps)
+    _echo_maps(target.maps)
 
 
 def _run_once(
-    vm: Vm,
-    info: ProgTypeInfo,
+    target: Target,
+    info: ProgTypeInfo | None,
     mem: bytes | None,
     ctx: bytes | None,
     repeat: int,
     seed: int | None,
     as_json: bool,
 ) -> None:
-    rt = vm.new_runtime(seed=seed) if seed is not None else None
-    res = vm.test_run(mem, ctx, repeat, runtime=rt)
-    verdict = info.verdict_name(res.retval)
+    from ebpy.cli.runners import trace_lines
+
+    res = target.test_run(mem, ctx, repeat, seed)
+    verdict = info.verdict_name(res.retval) if info is not None else str(res.retval)
     if as_json:
         doc: dict[str, Any] = {
             "retval": res.retval,
@@ -333,11 +364,12 @@ def _run_once(
             "ctx_out": res.ctx_out.hex() if res.ctx_out is not None else None,
             "duration_ns": res.duration_ns,
             "repeat": repeat,
-            "trace": _trace(res.runtime),
+            "trace": trace_lines(res),
         }
-        _echo_doc(vm, doc)
+        _echo_doc(target, doc)
         return
-    _echo_trace(res.runtime)
+    for line in trace_lines(res):
+        click.echo(line)
     click.echo(f"retval = {res.retval:#x} ({verdict})")
     if res.data_out and res.data_out != mem:
         click.echo(f"data_out = {res.data_out.hex()}")
@@ -345,7 +377,7 @@ def _run_once(
         click.echo(f"ctx_out = {res.ctx_out.hex()}")
     if repeat > 1:
         click.echo(f"{repeat} runs, mean {res.duration_ns} ns")
-    _echo_maps(vm.maps)
+    _echo_maps(target.maps)
 
 
 # -- a capture -------------------------------------------------------------------------
@@ -367,7 +399,7 @@ class CaptureStats:
 
 
 def run_capture(
-    vm: Vm,
+    target: Target,
     info: ProgTypeInfo,
     reader: CaptureReader,
     writer: Any = None,
@@ -376,8 +408,8 @@ def run_capture(
     stop_on_error: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> CaptureStats:
-    """Test-run ``vm`` on every packet of ``reader``; write what passes to ``writer``."""
-    from ebpy.errors import TestRunError, VmError
+    """Test-run ``target`` on every packet of ``reader``; write what passes to ``writer``."""
+    from ebpy.errors import KernelError, TestRunError, VmError
     from ebpy.pcap import ETHERNET_CONVERTIBLE, LinkTypeError, to_ethernet
 
     if reader.format == "pcap" and reader.interfaces[0].linktype not in ETHERNET_CONVERTIBLE:
@@ -385,8 +417,7 @@ def run_capture(
     keep = _keep_table().get(info.prog_type, _keep_all)
     stats = CaptureStats()
     verdicts, errors = stats.verdicts, stats.errors
-    test_run = vm.test_run
-    new_runtime = vm.new_runtime
+    test_run = target.test_run
     write = writer.write_frame if writer is not None else None
     run_ns = 0
     n = 0
@@ -405,11 +436,8 @@ def run_capture(
                     reader.path
                 ) from None
         try:
-            if seed is None:
-                res = test_run(frame, ctx)
-            else:
-                res = test_run(frame, ctx, runtime=new_runtime(seed=seed + n))
-        except (VmError, TestRunError) as exc:
+            res = test_run(frame, ctx, 1, None if seed is None else seed + n)
+        except (VmError, TestRunError, KernelError) as exc:
             if stop_on_error:
                 raise
             name = type(exc).__name__
@@ -432,7 +460,7 @@ def run_capture(
 
 
 def _run_capture(
-    vm: Vm,
+    target: Target,
     info: ProgTypeInfo,
     pcap_in: str,
     write_out: str | None,
@@ -455,16 +483,16 @@ def _run_capture(
             size = os.path.getsize(pcap_in) if os.path.isfile(pcap_in) else 0
             show = not as_json and size >= PROGRESS_MIN_BYTES and _stderr_is_terminal()
             if show:
-                stats = _with_progress(vm, info, reader, writer, ctx, seed, stop_on_error, size)
+                stats = _with_progress(target, info, reader, writer, ctx, seed, stop_on_error, size)
             else:
-                stats = run_capture(vm, info, reader, writer, ctx, seed, stop_on_error)
+                stats = run_capture(target, info, reader, writer, ctx, seed, stop_on_error)
         finally:
             if writer is not None:
                 writer.close()
     if as_json:
-        _echo_doc(vm, _capture_doc(stats, info, write_out))
+        _echo_doc(target, _capture_doc(stats, info, write_out))
     else:
-        _print_capture(stats, info, vm, write_out)
+        _print_capture(stats, info, target, write_out)
 
 
 def _stderr_is_terminal() -> bool:
@@ -475,7 +503,7 @@ def _stderr_is_terminal() -> bool:
 
 
 def _with_progress(
-    vm: Vm,
+    target: Target,
     info: ProgTypeInfo,
     reader: CaptureReader,
     writer: Any,
@@ -491,7 +519,7 @@ def _with_progress(
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("packets", total=size)
         stats = run_capture(
-            vm,
+            target,
             info,
             reader,
             writer,
@@ -524,7 +552,9 @@ def _capture_doc(stats: CaptureStats, info: ProgTypeInfo, write_out: str | None)
     }
 
 
-def _print_capture(stats: CaptureStats, info: ProgTypeInfo, vm: Vm, write_out: str | None) -> None:
+def _print_capture(
+    stats: CaptureStats, info: ProgTypeInfo, target: Target, write_out: str | None
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -543,4 +573,4 @@ def _print_capture(stats: CaptureStats, info: ProgTypeInfo, vm: Vm, write_out: s
     console.print(f"{stats.packets} packets in {seconds:.3f} s: {stats.per_second:,.0f} packets/s")
     if write_out is not None:
         console.print(f"{stats.written} packets written to {write_out}")
-    _echo_maps(vm.maps)
+    _echo_maps(target.maps)

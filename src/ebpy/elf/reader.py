@@ -66,7 +66,9 @@ def read_code_sections(data: bytes) -> list[CodeSection]:
                 and sec["sh_size"]
                 and sec["sh_type"] == "SHT_PROGBITS"
             ):
-                out.append(CodeSection(sec.name, index, sec.data(), funcs.get(index, {})))
+                data = sec.data()
+                syms = {o: n for o, n in funcs.get(index, {}).items() if o < len(data)}
+                out.append(CodeSection(sec.name, index, data, syms))
         return out
     except ElfError:
         raise

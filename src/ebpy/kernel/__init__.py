@@ -6,9 +6,11 @@ verifier log on rejection) and test-runs them (``BPF_PROG_TEST_RUN``);
 ``features`` probes, once per process, whether bpf(2) is usable here.
 
 ``map`` creates and drives kernel maps (``KernelMap``, the syscall face of
-``ebpy.maps.Map`` over ``BPF_MAP_*`` commands).
+``ebpy.maps.Map`` over ``BPF_MAP_*`` commands). ``objects`` loads whole BPF
+objects (``KernelObject``): their BTF (``btf``), maps, and programs with their
+attach targets, kfuncs and ksyms (``ksyms``).
 
-What it is not (yet): no BTF, pinning, attaching or readers. It never runs
+What it is not (yet): no pinning, attaching or readers. It never runs
 programs itself (that is ``ebpy.vm``) and nothing in ``isa``, ``verifier`` or
 ``vm`` imports it. Missing privileges or a kernel without bpf(2) raise
 ``NotSupportedError``; a failed command raises ``KernelError`` with its errno and log.

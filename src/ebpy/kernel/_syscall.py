@@ -15,8 +15,8 @@ the caller keeps the buffers they point to alive until ``bpf()`` returns
 
 Views here: ``BPF_PROG_LOAD``, ``BPF_PROG_TEST_RUN``, ``BPF_MAP_CREATE``, the
 ``BPF_MAP_*_ELEM`` commands (also ``GET_NEXT_KEY``, ``LOOKUP_AND_DELETE_ELEM`` and
-``FREEZE``), the ``BPF_MAP_*_BATCH`` commands, ``BPF_OBJ_GET_INFO_BY_FD`` and the
-``struct bpf_map_info`` it fills for a map. ``FdOwner`` is the common base of the
+``FREEZE``), the ``BPF_MAP_*_BATCH`` commands, ``BPF_BTF_LOAD``, ``BPF_OBJ_GET_INFO_BY_FD``
+and the ``struct bpf_map_info`` it fills for a map. ``FdOwner`` is the common base of the
 objects that own a bpf fd (closing it once, on ``close()``, at the end of a ``with``
 block or when the object is collected).
 
@@ -173,6 +173,20 @@ class MapBatchAttr(ctypes.Structure):
     ]
 
 
+class BtfLoadAttr(ctypes.Structure):
+    """``union bpf_attr`` as read by ``BPF_BTF_LOAD`` (``BPF_BTF_LOAD = 18``)."""
+
+    _fields_ = [
+        ("btf", _u64),  # 0: const void *, the raw BTF
+        ("btf_log_buf", _u64),  # 8: char *
+        ("btf_size", _u32),  # 16
+        ("btf_log_size", _u32),  # 20
+        ("btf_log_level", _u32),  # 24
+        ("btf_log_true_size", _u32),  # 28: output (Linux >= 6.4)
+        ("_pad", ctypes.c_uint8 * (ATTR_SIZE - 32)),
+    ]
+
+
 class ObjInfoAttr(ctypes.Structure):
     """``union bpf_attr`` as read by ``BPF_OBJ_GET_INFO_BY_FD`` (``= 15``)."""
 
@@ -217,6 +231,7 @@ _ATTR_VIEWS: tuple[type[ctypes.Structure], ...] = (
     MapElemAttr,
     MapBatchAttr,
     ObjInfoAttr,
+    BtfLoadAttr,
 )
 if any(ctypes.sizeof(view) != ATTR_SIZE for view in _ATTR_VIEWS):
     raise ImportError("union bpf_attr views have the wrong size on this platform")

@@ -146,18 +146,25 @@ class KernelMap(FdOwner, MutableMapping[bytes, bytes]):
 
     # -- creating ---------------------------------------------------------------
     @classmethod
-    def create(cls, spec: MapSpec, inner_fd: int | None = None) -> KernelMap:
+    def create(
+        cls, spec: MapSpec, inner_fd: int | None = None, *, btf_fd: int | None = None
+    ) -> KernelMap:
         """``BPF_MAP_CREATE`` for ``spec``.
 
         A map-in-map needs an inner map as template: ``inner_fd``, or else one made
-        (and closed again) from ``spec.inner``.
+        (and closed again) from ``spec.inner``. With ``btf_fd`` (a loaded BTF), the
+        map names its key and value types (``spec.btf_key_type_id`` ...) in it.
         """
         if spec.type in MAP_IN_MAP_TYPES and inner_fd is None and spec.inner is not None:
             with cls.create(spec.inner) as inner:
-                return cls.create(spec, inner.fd)
+                return cls.create(spec, inner.fd, btf_fd=btf_fd)
         attr = MapCreateAttr()
+        if btf_fd is not None:
+            attr.btf_fd = btf_fd
+            attr.btf_key_type_id = spec.btf_key_type_id
+            attr.btf_value_type_id = spec.btf_value_type_id
         try:
-            attr.map_type = int(spec.type)
+            attr.map_type = spec.type_value
             attr.key_size = spec.key_size
             attr.value_size = spec.value_size
             attr.max_entries = spec.max_entries

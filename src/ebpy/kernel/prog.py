@@ -21,6 +21,7 @@ import ctypes
 import errno as _errno
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ebpy.errors import KernelError
 from ebpy.isa.encoding import encode
@@ -71,15 +72,69 @@ def _name_bytes(name: str) -> bytes:
     return name.encode("ascii", "replace")[: OBJ_NAME_LEN - 1]
 
 
+@dataclass(frozen=True, slots=True)
+class LoadAttrs:
+    """The ``BPF_PROG_LOAD`` fields beyond code, type, license and name.
+
+    ``func_info`` and ``line_info`` are packed ``struct bpf_func_info`` (8 bytes)
+    and ``struct bpf_line_info`` (16 bytes) records, instruction offsets in
+    instructions; they need ``btf_fd``. ``attach_btf_obj_fd`` 0 means vmlinux.
+    """
+
+    expected_attach_type: int = 0
+    kernel_version: int = 0
+    flags: int = 0
+    attach_btf_id: int = 0
+    attach_btf_obj_fd: int = 0
+    btf_fd: int = 0
+    func_info: bytes = b""
+    line_info: bytes = b""
+
+    FUNC_INFO_SIZE: ClassVar[int] = 8
+    LINE_INFO_SIZE: ClassVar[int] = 16
+
+    def fill(self, attr: ProgLoadAttr) -> list[ctypes.Array[ctypes.c_char]]:
+        """Set the fields in ``attr``; the buffers returned must outlive the call."""
+        keep = []
+        attr.expected_attach_type = self.expected_attach_type
+        attr.kern_version = self.kernel_version
+        attr.prog_flags = self.flags
+        attr.attach_btf_id = self.attach_btf_id
+        attr.attach_prog_fd = self.attach_btf_obj_fd
+        attr.prog_btf_fd = self.btf_fd
+        if self.func_info:
+            buf = ctypes.create_string_buffer(self.func_info, len(self.func_info))
+            keep.append(buf)
+            attr.func_info = addressof(buf)
+            attr.func_info_rec_size = self.FUNC_INFO_SIZE
+            attr.func_info_cnt = len(self.func_info) // self.FUNC_INFO_SIZE
+        if self.line_info:
+            buf = ctypes.create_string_buffer(self.line_info, len(self.line_info))
+            keep.append(buf)
+            attr.line_info = addressof(buf)
+            attr.line_info_rec_size = self.LINE_INFO_SIZE
+            attr.line_info_cnt = len(self.line_info) // self.LINE_INFO_SIZE
+        return keep
+
+
+_NO_ATTRS = LoadAttrs()
+
+
 def _load_once(
-    code: bytes, prog_type: int, license: str, log_level: int, log_size: int, name: str
+    code: bytes,
+    prog_type: int,
+    license: str,
+    log_level: int,
+    log_size: int,
+    name: str,
+    attrs: LoadAttrs = _NO_ATTRS,
 ) -> tuple[int, str, int]:
     """One ``BPF_PROG_LOAD``: (fd, log, log_true_size). Raises on failure.
 
     On failure the error's ``log`` holds whatever the kernel wrote to the log buffer.
     """
     insns = ctypes.create_string_buffer(code, len(code))
-    lic = ctypes.create_string_buffer(license.encode("ascii"))
+    lic = ctypes.create_string_buffer(license.encode("ascii", "replace"))
     log = ctypes.create_string_buffer(log_size) if log_level else None
     attr = ProgLoadAttr()
     attr.prog_type = int(prog_type)
@@ -90,11 +145,13 @@ def _load_once(
     attr.log_size = log_size if log is not None else 0
     attr.log_buf = addressof(log)
     attr.prog_name = _name_bytes(name)
-    # insns, lic and log are locals, so they stay alive for the whole call.
+    keep = attrs.fill(attr)
+    # insns, lic, log and keep are locals, so they stay alive for the whole call.
     try:
         fd = bpf(BpfCmd.PROG_LOAD, attr)
     except KernelError as e:
         raise KernelError(e.cmd, e.errno, _log_text(log)) from None
+    del keep
     return fd, _log_text(log), attr.log_true_size
 
 
@@ -123,6 +180,15 @@ class KernelProgram(FdOwner):
         license: str = "GPL",
         log_level: int = 0,
         name: str = "",
+        *,
+        expected_attach_type: int | None = None,
+        kernel_version: int = 0,
+        flags: int = 0,
+        attach_btf_id: int = 0,
+        attach_btf_obj_fd: int = 0,
+        btf_fd: int = 0,
+        func_info: bytes = b"",
+        line_info: bytes = b"",
     ) -> KernelProgram:
         """Load a program with ``BPF_PROG_LOAD``.
 
@@ -130,20 +196,31 @@ class KernelProgram(FdOwner):
         bytecode. With ``log_level`` > 0 the verifier log is kept in ``.log``. A
         rejected program raises ``KernelError`` whose ``log`` is the verifier's log
         (fetched by a second load with ``log_level=1`` when none was asked for);
-        missing privileges raise ``NotSupportedError``.
+        missing privileges raise ``NotSupportedError``. The keyword arguments are
+        the other ``BPF_PROG_LOAD`` fields (``LoadAttrs``).
         """
         code = insns if isinstance(insns, bytes | bytearray) else encode(insns)
         code = bytes(code)
         if not code or len(code) % 8:
             raise KernelError(cmd_name(BpfCmd.PROG_LOAD), _errno.EINVAL, "empty or ragged program")
+        attrs = LoadAttrs(
+            expected_attach_type or 0,
+            kernel_version,
+            flags,
+            attach_btf_id,
+            attach_btf_obj_fd,
+            btf_fd,
+            func_info,
+            line_info,
+        )
         if log_level:
-            fd, log = _load_with_log(code, prog_type, license, log_level, name)
+            fd, log = _load_with_log(code, prog_type, license, log_level, name, attrs)
             return cls(fd, int(prog_type), name, log)
         try:
-            fd, _, _ = _load_once(code, prog_type, license, 0, 0, name)
+            fd, _, _ = _load_once(code, prog_type, license, 0, 0, name, attrs)
         except KernelError as first:
             try:
-                fd, log = _load_with_log(code, prog_type, license, 1, name)
+                fd, log = _load_with_log(code, prog_type, license, 1, name, attrs)
             except KernelError as second:
                 raise KernelError(first.cmd, first.errno, second.log) from None
             # Loaded with a log but not without: keep the first error, drop the program.
@@ -182,13 +259,18 @@ class KernelProgram(FdOwner):
 
 
 def _load_with_log(
-    code: bytes, prog_type: int, license: str, log_level: int, name: str
+    code: bytes,
+    prog_type: int,
+    license: str,
+    log_level: int,
+    name: str,
+    attrs: LoadAttrs = _NO_ATTRS,
 ) -> tuple[int, str]:
     """Load with a log buffer, growing it while the kernel says the log did not fit."""
     size = LOG_SIZE_START
     while True:
         try:
-            fd, log, _ = _load_once(code, prog_type, license, log_level, size, name)
+            fd, log, _ = _load_once(code, prog_type, license, log_level, size, name, attrs)
             return fd, log
         except KernelError as e:
             if e.errno != _errno.ENOSPC or size >= LOG_SIZE_MAX:
