@@ -41,6 +41,8 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/ebpy disasm --style bpftool $(VENV)/sum_bytes.bin
 	@echo "== an XDP program with a hash map over every packet of a pcap, as BPF_PROG_TEST_RUN would run it"
 	$(VENV)/bin/ebpy run examples/xdp_count.s -t xdp --map counts:hash:4:8:256 --pcap examples/sample.pcap -w $(VENV)/passed.pcap
+	@echo "== a clang-built object (C source in tests/testdata/bpf/proto_count.c): its XDP program and BTF-defined map"
+	$(VENV)/bin/ebpy run tests/testdata/bpf/proto_count.o --section xdp --pcap examples/sample.pcap
 
 test: $(VENV)/.installed-dev sysdeps check
 	$(PY) -m pytest -q -p no:cacheprovider

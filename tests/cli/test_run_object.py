@@ -107,7 +107,13 @@ def test_program_by_name_and_default(capture: Path) -> None:
     assert first["verdicts"] == {"XDP_PASS": 300}
     drop = run_json(obj, "--program", "multi_xdp_drop", "--pcap", str(capture))
     assert drop["verdicts"] == {"XDP_DROP": 300}
-    assert drop["maps"]["hits"] == [{"key": "01000000", "value": struct.pack("<Q", 300).hex()}]
+    assert drop["maps"]["hits"] == [
+        {
+            "key": "01000000",
+            "value": struct.pack("<Q", 300).hex(),
+            "formatted": {"key": 1, "value": 300},  # by the map's BTF key and value types
+        }
+    ]
     sock = run_json(obj, "--section", "socket", "--pcap", str(capture))
     assert sock["program"] == "multi_sock_all" and sock["prog_type"] == "socket_filter"
     tc = run_json(obj, "-p", "multi_tc_shot", "--mem", "00" * 64)
@@ -215,3 +221,14 @@ def test_kernel_backend_runs_assembly_with_maps(tmp_path: Path) -> None:
         == docs[1]["maps"]
         == {"c": [{"key": "00000000", "value": "0100000000000000"}]}
     )
+
+
+def test_maps_are_shown_by_their_btf_types(capture: Path) -> None:
+    code, out, err = invoke("run", str(BPF_DIR / "globals.o"), "--pcap", str(capture))
+    assert code == 0, err
+    # the .bss data section by its DATASEC type: variables by name, as bpftool shows them
+    bss = next(line for line in out.splitlines() if '".bss"' in line)
+    assert '{"packets_seen": 300}' in bss
+    doc = run_json(str(BPF_DIR / "globals.o"), "--pcap", str(capture))
+    (entry,) = next(v for k, v in doc["maps"].items() if k.endswith(".bss"))
+    assert entry["formatted"]["value"][".bss"][0] == {"packets_seen": 300}

@@ -112,14 +112,16 @@ def _keep_table() -> dict[int, Keep]:
 
 
 # -- maps after a run -----------------------------------------------------------------
-def _maps_doc(maps: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
+def _maps_doc(maps: Iterable[Any], btf: Any = None) -> dict[str, list[dict[str, Any]]]:
     """The non-empty maps: name -> [{key, value} in hex]. Array maps, whose every
-    key always exists, show only their non-zero values."""
+    key always exists, show only their non-zero values. With the object's BTF,
+    each entry also has ``formatted``: key and value by their BTF types, as
+    ``bpftool -j map dump`` shows them."""
     from ebpy.errors import BpfError
     from ebpy.uapi import MapType
 
     arrays = (MapType.ARRAY, MapType.PERCPU_ARRAY)
-    doc: dict[str, list[dict[str, str]]] = {}
+    doc: dict[str, list[dict[str, Any]]] = {}
     for i, m in enumerate(maps):
         dense = m.map_type in arrays
         items = []
@@ -130,7 +132,11 @@ def _maps_doc(maps: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
                 except KeyError:  # a slot listed but empty (kernel fd arrays)
                     continue
                 if not dense or any(v):
-                    items.append({"key": k.hex(), "value": v.hex()})
+                    item: dict[str, Any] = {"key": k.hex(), "value": v.hex()}
+                    formatted = _formatted(btf, m, k, v)
+                    if formatted is not None:
+                        item["formatted"] = formatted
+                    items.append(item)
         except BpfError:  # a map kind whose contents cannot be listed
             continue
         if items:
@@ -138,11 +144,31 @@ def _maps_doc(maps: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
     return doc
 
 
-def _echo_maps(maps: list[Any]) -> None:
-    for name, items in _maps_doc(maps).items():
+def _formatted(btf: Any, m: Any, key: bytes, value: bytes) -> dict[str, Any] | None:
+    """``key`` and ``value`` of map ``m`` by their BTF types, or None without BTF
+    (or for per-CPU maps, whose values the syscall face gives as one block)."""
+    from ebpy.btf.format import format_entry
+    from ebpy.errors import BpfError
+
+    spec = getattr(m, "spec", None)
+    if btf is None or spec is None or not spec.btf_value_type_id or getattr(m, "percpu", False):
+        return None
+    try:
+        return format_entry(btf, spec.btf_key_type_id, spec.btf_value_type_id, key, value)
+    except BpfError:
+        return None
+
+
+def _echo_maps(maps: list[Any], btf: Any = None) -> None:
+    for name, items in _maps_doc(maps, btf).items():
         click.echo(f"map {name}:")
         for item in items:
-            click.echo(f"  key {item['key']}  value {item['value']}")
+            formatted = item.get("formatted")
+            if formatted is None:
+                click.echo(f"  key {item['key']}  value {item['value']}")
+                continue
+            shown = "  ".join(f"{k}: {json.dumps(v)}" for k, v in formatted.items())
+            click.echo(f"  {shown}")
 
 
 @click.command("run")
@@ -311,7 +337,7 @@ def _echo_doc(target: Target, doc: dict[str, Any]) -> None:
         doc["section"] = target.section
     doc["backend"] = target.backend
     if target.maps:
-        doc["maps"] = _maps_doc(target.maps)
+        doc["maps"] = _maps_doc(target.maps, target.btf)
     click.echo(json.dumps(doc))
 
 
@@ -340,7 +366,7 @@ def _run_plain(
     click.echo(f"r0 = {result.r0:#x} ({signed})")
     if repeat > 1:
         click.echo(f"{repeat} runs, mean {elapsed} ns, {result.insn_count} insns per run")
-    _echo_maps(target.maps)
+    _echo_maps(target.maps, target.btf)
 
 
 def _run_once(
@@ -377,7 +403,7 @@ def _run_once(
         click.echo(f"ctx_out = {res.ctx_out.hex()}")
     if repeat > 1:
         click.echo(f"{repeat} runs, mean {res.duration_ns} ns")
-    _echo_maps(target.maps)
+    _echo_maps(target.maps, target.btf)
 
 
 # -- a capture -------------------------------------------------------------------------
@@ -573,4 +599,4 @@ def _print_capture(
     console.print(f"{stats.packets} packets in {seconds:.3f} s: {stats.per_second:,.0f} packets/s")
     if write_out is not None:
         console.print(f"{stats.written} packets written to {write_out}")
-    _echo_maps(target.maps)
+    _echo_maps(target.maps, target.btf)

@@ -55,6 +55,8 @@ class Target:
         self.maps = list(maps)
         self.name = name
         self.section = section
+        self.btf: Any = None
+        """The object's BTF (``ebpy.btf.Btf``), to show map contents by type."""
 
     def test_run(
         self, data: bytes | None, ctx: bytes | None, repeat: int = 1, seed: int | None = None
@@ -241,9 +243,13 @@ def object_target(
     if backend == "vm":
         vobj = load(spec, backend="vm", programs=names, prog_types=types, budget=budget)
         vp = vobj.programs[prog.name]
-        return VmTarget(vp.vm, vobj.map_list, prog.name, prog.section)
+        target: Target = VmTarget(vp.vm, vobj.map_list, prog.name, prog.section)
+        target.btf = spec.btf
+        return target
     require_kernel()
     kobj = load(spec, backend="kernel", programs=names, prog_types=types)
     kp = kobj.programs[prog.name]
     info = attach_variant(kp.prog_type, prog.expected_attach_type)
-    return KernelTarget(kp, info, kobj.map_list, [kobj], prog.name, prog.section)
+    target = KernelTarget(kp, info, kobj.map_list, [kobj], prog.name, prog.section)
+    target.btf = spec.btf
+    return target
