@@ -44,7 +44,6 @@ def _with_golden(kind: str, objects: list[Path]) -> list[Path]:
 # disassembler prints <unknown>.
 DISASM_QUIRKS = {
     "disasm/atomics": "llvm-objdump's atomic fetch quirk (isa disassembler)",
-    "btf_c/decls": "llvm-objdump decodes callx, the isa disassembler does not",
 }
 
 

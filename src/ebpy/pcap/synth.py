@@ -93,10 +93,20 @@ def _pseudo(src: bytes, dst: bytes, proto: int, length: int) -> int:
 
 
 def ethernet(
-    dst: bytes, src: bytes, ethertype: int, payload: bytes, vlan: int | None = None
+    dst: bytes,
+    src: bytes,
+    ethertype: int,
+    payload: bytes,
+    vlan: int | None = None,
+    *,
+    tags: tuple[tuple[int, int], ...] = (),
 ) -> bytes:
-    """An Ethernet frame; with ``vlan`` (a VLAN id) an 802.1Q tag goes before the type."""
+    """An Ethernet frame; with ``vlan`` (a VLAN id) an 802.1Q tag goes before the type.
+
+    ``tags`` are further ``(tpid, tci)`` tags (QinQ: outermost first), after ``vlan``'s.
+    """
     tag = b"" if vlan is None else struct.pack("!HH", ETH_P_8021Q, vlan & 0x0FFF)
+    tag += b"".join(struct.pack("!HH", tpid, tci) for tpid, tci in tags)
     frame = dst + src + tag + struct.pack("!H", ethertype) + payload
     return frame + bytes(ETH_ZLEN - len(frame)) if len(frame) < ETH_ZLEN else frame
 
@@ -110,11 +120,23 @@ def ipv4(
     ttl: int = 64,
     ident: int = 0,
     tos: int = 0,
+    frag: int = 0x4000,
+    options: bytes = b"",
+    total_length: int | None = None,
 ) -> bytes:
-    """An IPv4 packet (20-byte header, don't-fragment set) with its header checksum."""
+    """An IPv4 packet with its header checksum.
+
+    ``frag`` is the flags and fragment-offset word (default: don't-fragment set);
+    ``options`` (padded to 4 bytes) follow the 20-byte header; ``total_length``
+    overrides the length field (default: header and payload).
+    """
+    options += bytes(-len(options) % 4)
+    hlen = 20 + len(options)
+    length = hlen + len(payload) if total_length is None else total_length
     head = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, tos, 20 + len(payload), ident, 0x4000, ttl, proto, 0, src, dst
+        "!BBHHHBBH4s4s", 0x40 | hlen // 4, tos, length, ident, frag, ttl, proto, 0, src, dst
     )
+    head += options
     return head[:10] + struct.pack("!H", checksum(head)) + head[12:] + payload
 
 
@@ -139,9 +161,20 @@ def tcp(
     ack: int = 0,
     flags: int = TCP_SYN,
     window: int = 65535,
+    options: bytes = b"",
+    urgent: int = 0,
 ) -> bytes:
-    """A TCP segment (no options) with its checksum over the IPv4/IPv6 pseudo-header."""
-    head = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, window, 0, 0)
+    """A TCP segment with its checksum over the IPv4/IPv6 pseudo-header.
+
+    ``options`` (padded with end-of-list bytes to 4) follow the 20-byte header;
+    ``flags`` is the whole flags byte (CWR and ECE included).
+    """
+    options += bytes(-len(options) % 4)
+    offset = (20 + len(options)) // 4
+    head = struct.pack(
+        "!HHIIBBHHH", sport, dport, seq, ack, offset << 4, flags & 0xFF, window, 0, urgent
+    )
+    head += options
     cs = checksum(head + payload, _pseudo(src_ip, dst_ip, IPPROTO_TCP, len(head) + len(payload)))
     return head[:16] + struct.pack("!H", cs) + head[18:] + payload
 
@@ -171,8 +204,93 @@ def icmpv6_echo(
 
 
 def arp(op: int, sha: bytes, spa: bytes, tha: bytes, tpa: bytes) -> bytes:
-    """An ARP packet for Ethernet/IPv4 (op 1 request, 2 reply)."""
+    """An ARP packet for Ethernet/IPv4 (op 1 request, 2 reply; RARP: 3 request, 4 reply)."""
     return struct.pack("!HHBBH6s4s6s4s", 1, ETH_P_IP, 6, 4, op, sha, spa, tha, tpa)
+
+
+def icmp(icmp_type: int, code: int, rest: bytes = bytes(4), payload: bytes = b"") -> bytes:
+    """Any ICMP message: type, code, the 4-byte rest of the header, then ``payload``."""
+    head = struct.pack("!BBH", icmp_type, code, 0) + rest[:4].ljust(4, b"\0")
+    return head[:2] + struct.pack("!H", checksum(head + payload)) + head[4:] + payload
+
+
+def icmpv6(src_ip: bytes, dst_ip: bytes, icmp_type: int, code: int, body: bytes = b"") -> bytes:
+    """Any ICMPv6 message (``body`` is everything after the checksum), with its checksum."""
+    head = struct.pack("!BBH", icmp_type, code, 0)
+    cs = checksum(head + body, _pseudo(src_ip, dst_ip, IPPROTO_ICMPV6, 4 + len(body)))
+    return head[:2] + struct.pack("!H", cs) + body
+
+
+def igmp(igmp_type: int, max_resp: int, group: bytes, extra: bytes = b"") -> bytes:
+    """An IGMP message (v1/v2 layout; v3 queries and reports put their rest in ``extra``)."""
+    head = struct.pack("!BBH4s", igmp_type, max_resp, 0, group) + extra
+    return head[:2] + struct.pack("!H", checksum(head)) + head[4:]
+
+
+def _crc32c_table() -> tuple[int, ...]:
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return tuple(table)
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), the SCTP checksum.
+
+    >>> hex(crc32c(b"123456789"))
+    '0xe3069283'
+    """
+    crc = 0xFFFFFFFF
+    table = _CRC32C
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def sctp_chunk(chunk_type: int, flags: int, value: bytes) -> bytes:
+    """One SCTP chunk (type, flags, length, value), padded to 4 bytes."""
+    chunk = struct.pack("!BBH", chunk_type, flags, 4 + len(value)) + value
+    return chunk + bytes(-len(chunk) % 4)
+
+
+def sctp(sport: int, dport: int, vtag: int, chunks: bytes) -> bytes:
+    """An SCTP packet: common header with its CRC-32C checksum, then ``chunks``."""
+    head = struct.pack("!HHII", sport, dport, vtag, 0)
+    cs = crc32c(head + chunks)
+    return head[:8] + struct.pack("<I", cs) + chunks
+
+
+def mpls(labels: tuple[tuple[int, int, int], ...], payload: bytes) -> bytes:
+    """An MPLS label stack of ``(label, tc, ttl)`` entries (bottom-of-stack set on the
+    last) in front of ``payload``."""
+    out = b""
+    for i, (label, tc, ttl) in enumerate(labels):
+        bottom = 1 if i == len(labels) - 1 else 0
+        out += struct.pack("!I", (label & 0xFFFFF) << 12 | (tc & 7) << 9 | bottom << 8 | ttl & 0xFF)
+    return out + payload
+
+
+def ipv6_ext(next_header: int, body: bytes) -> bytes:
+    """An IPv6 extension header of the hop-by-hop/destination-options/routing layout:
+    next header, length in 8-byte units past the first 8, then ``body`` padded with
+    PadN options to a multiple of 8."""
+    pad = -(len(body) + 2) % 8
+    if pad == 1:
+        body += b"\0"  # Pad1
+    elif pad:
+        body += bytes((1, pad - 2)) + bytes(pad - 2)  # PadN
+    return struct.pack("!BB", next_header, (len(body) + 2) // 8 - 1) + body
+
+
+def ipv6_frag(next_header: int, offset: int, more: bool, ident: int) -> bytes:
+    """An IPv6 fragment header (offset in 8-byte units)."""
+    return struct.pack("!BBHI", next_header, 0, (offset & 0x1FFF) << 3 | int(more), ident)
 
 
 class Synth:
