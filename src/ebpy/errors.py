@@ -13,7 +13,10 @@ The tree::
     │   ├── AsmError               assembler: line, column, text
     │   ├── DecodeError            bytes that are not a valid instruction: pc, raw
     │   ├── ElfError               an object file that cannot be loaded: section, offset
-    │   └── BtfError               BTF that cannot be read: section, offset, type_id
+    │   ├── BtfError               BTF that cannot be read: section, offset, type_id
+    │   ├── CbpfError              a classic BPF program the kernel (or libpcap) refuses: pc
+    │   └── FilterSyntaxError      a pcap-filter expression that does not compile:
+    │                              column, token, reason, expr
     ├── CoreError                  a CO-RE relocation that cannot be satisfied:
     │                              section, insn, kind, access, type_name
     ├── EncodeError                an Instruction that cannot be encoded: field, value
@@ -116,6 +119,38 @@ class BtfError(InputError):
             parts.append(f"offset {offset:#x}")
         where = f"{' '.join(parts)}: " if parts else ""
         super().__init__(f"{where}{reason}")
+
+
+class CbpfError(InputError):
+    """A classic BPF program that the kernel (or libpcap) would refuse.
+
+    ``pc`` is the instruction concerned (None for the program as a whole),
+    ``reason`` says what is wrong with it.
+    """
+
+    def __init__(self, reason: str, pc: int | None = None) -> None:
+        self.reason = reason
+        self.pc = pc
+        where = f"insn {pc}: " if pc is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class FilterSyntaxError(InputError):
+    """A pcap-filter expression that cannot be compiled.
+
+    ``expr`` is the expression, ``column`` the 1-based column of the token at
+    fault (0 when the fault is the expression as a whole), ``token`` its text
+    (empty at the end of the expression) and ``reason`` what is wrong.
+    """
+
+    def __init__(self, reason: str, column: int = 0, token: str = "", expr: str = "") -> None:
+        self.reason = reason
+        self.column = column
+        self.token = token
+        self.expr = expr
+        where = f"column {column}: " if column else ""
+        at = f" (at '{token}')" if token else ""
+        super().__init__(f"{where}{reason}{at}")
 
 
 class CoreError(BpfError):

@@ -29,10 +29,13 @@ from ebpy.errors import DecodeError
 __all__ = [
     "BPF_MAXINSNS",
     "BPF_MEMWORDS",
+    "COND_JUMPS",
     "SKF_AD",
     "Insn",
+    "ancillary",
     "decode",
     "encode",
+    "is_cond_jump",
     "jump",
     "stmt",
 ]
@@ -164,3 +167,31 @@ def decode(data: bytes | bytearray | memoryview) -> list[Insn]:
 def program_from_tuples(rows: Sequence[tuple[int, int, int, int]]) -> list[Insn]:
     """Instructions from ``(code, jt, jf, k)`` rows, as ``tcpdump -dd`` prints them."""
     return [Insn(code & 0xFFFF, jt & 0xFF, jf & 0xFF, k & 0xFFFF_FFFF) for code, jt, jf, k in rows]
+
+
+SKF_AD_NAMES = {off: name for name, off in SKF_AD.items()}
+"""Linux ancillary loads: offset from ``SKF_AD_OFF`` -> name (the keys of ``SKF_AD``)."""
+
+COND_JUMPS = frozenset(
+    BPF_JMP | op | src for op in (BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET) for src in (BPF_K, BPF_X)
+)
+"""The eight conditional jump codes (``jeq``/``jgt``/``jge``/``jset``, ``#k`` or ``x``)."""
+
+
+def is_cond_jump(code: int) -> bool:
+    """True for a conditional jump code (one of ``COND_JUMPS``).
+
+    >>> is_cond_jump(BPF_JMP | BPF_JEQ | BPF_K), is_cond_jump(BPF_JMP | BPF_JA)
+    (True, False)
+    """
+    return code in COND_JUMPS
+
+
+def ancillary(k: int) -> str | None:
+    """The name of the Linux ancillary load at ``k`` (a u32 offset), or None.
+
+    >>> ancillary(SKF_AD_OFF + 0 & 0xFFFF_FFFF), ancillary(12), ancillary(SKF_AD_OFF + 2 & 0xFFFF_FFFF)
+    ('protocol', None, None)
+    """
+    off = (k & 0xFFFF_FFFF) - (SKF_AD_OFF & 0xFFFF_FFFF)
+    return SKF_AD_NAMES.get(off) if 0 <= off < SKF_AD_MAX else None

@@ -10,7 +10,13 @@ verifier log on rejection) and test-runs them (``BPF_PROG_TEST_RUN``);
 objects (``KernelObject``): their BTF (``btf``), maps, and programs with their
 attach targets, kfuncs and ksyms (``ksyms``).
 
-What it is not (yet): no pinning, attaching or readers. It never runs
+``socket_filter`` attaches classic programs to sockets (``SO_ATTACH_FILTER``)
+and runs them in the kernel through an AF_UNIX datagram pair; ``capture``
+opens AF_PACKET sockets for live capture with a kernel filter; ``fs`` finds or
+mounts tracefs and bpffs.
+
+What it is not (yet): no pinning, no attaching of eBPF programs to hooks, no
+readers (ring buffers, perf buffers). It never runs
 programs itself (that is ``ebpy.vm``) and nothing in ``isa``, ``verifier`` or
 ``vm`` imports it. Missing privileges or a kernel without bpf(2) raise
 ``NotSupportedError``; a failed command raises ``KernelError`` with its errno and log.
