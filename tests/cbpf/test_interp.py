@@ -13,7 +13,18 @@ from hypothesis import strategies as st
 from ebpy.cbpf import interp
 from ebpy.cbpf.asm import assemble
 from ebpy.cbpf.interp import SkbInfo, compile_filter_program, generated_source, run
-from ebpy.cbpf.isa import SKF_LL_OFF, SKF_NET_OFF, Insn
+from ebpy.cbpf.isa import (
+    BPF_ABS,
+    BPF_JA,
+    BPF_JMP,
+    BPF_K,
+    BPF_LD,
+    BPF_RET,
+    BPF_W,
+    SKF_LL_OFF,
+    SKF_NET_OFF,
+    Insn,
+)
 from ebpy.cbpf.text import parse_dd
 from ebpy.cbpf.validate import validate
 from ebpy.pcap.synth import Synth
@@ -283,3 +294,16 @@ def test_nla_host_order() -> None:
 def test_run_equals_compiled(prog: list[Insn], p: bytes) -> None:
     skb = SkbInfo(ifindex=2, random=lambda: 7, mac_offset=-2, head=b"\x01\x02")
     assert run(prog, p, skb=skb) == compile_filter_program(prog, skb=skb)(p, len(p))
+
+
+def test_backward_jump_in_unreachable_code() -> None:
+    # found by hypothesis: a self-loop (ja -1) that no path reaches must not need a function
+    prog = [
+        Insn(BPF_JMP | BPF_JA, 0, 0, 4),
+        *[Insn(BPF_LD | BPF_W | BPF_ABS)] * 3,
+        Insn(BPF_JMP | BPF_JA, 0, 0, 0xFFFF_FFFF),
+        Insn(BPF_LD | BPF_W | BPF_ABS),
+        Insn(BPF_RET | BPF_K, 0, 0, 7),
+    ]
+    assert run(prog, bytes(8)) == 7
+    assert run(prog, b"") == 0

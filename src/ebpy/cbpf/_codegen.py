@@ -234,6 +234,8 @@ class _Gen:
                     seen.add(dest)
                     todo.append(dest)
         self.blocks = {k: v for k, v in self.blocks.items() if k in seen}
+        # a backward-jump target in unreachable code needs no function
+        self.functions &= seen
         for start in sorted(self.blocks, reverse=True):  # successors first: jumps go forward
             b = self.blocks[start]
             b.cost = (b.end - b.start) + sum(

@@ -28,6 +28,7 @@ _COMMANDS = {
         "Show an object's sections, symbols, relocations, code.",
     ),
     "btf": ("ebpy.cli.btf", "btf_cmd", "Inspect BTF: dump the types of an object or the kernel."),
+    "filter": ("ebpy.cli.filter", "filter_cmd", "tcpdump-like: compile and apply pcap filters."),
     "conformance-plugin": (
         "ebpy.cli.conformance",
         "plugin_cmd",

@@ -1,0 +1,102 @@
+"""``ebpy filter -i IFACE``: capture live, the filter in the kernel, until ``-c N`` or Ctrl-C.
+
+The expression is compiled for the interface's link type and attached to an
+``AF_PACKET`` socket (``ebpy.kernel.capture.LiveCapture``); packets that pass
+are printed as summaries (flushed line by line) or written to ``-w``. At the
+end come tcpdump's three lines on standard error: packets captured (handed to
+the printer), received by filter (``PACKET_STATISTICS``: those that passed the
+filter) and dropped by kernel. This module only drives the loop.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ebpy.pcap import Packet
+
+__all__ = ["capture", "counting_lines"]
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} packet{'' if n == 1 else 's'} {what}"
+
+
+def counting_lines(captured: int, received: int, dropped: int) -> str:
+    """tcpdump's closing lines.
+
+    >>> print(counting_lines(1, 3, 0))
+    1 packet captured
+    3 packets received by filter
+    0 packets dropped by kernel
+    """
+    return "\n".join(
+        (
+            _plural(captured, "captured"),
+            _plural(received, "received by filter"),
+            _plural(dropped, "dropped by kernel"),
+        )
+    )
+
+
+def capture(
+    interface: str,
+    expr: str,
+    *,
+    write: str | None = None,
+    count: int | None = None,
+    optimize: bool = True,
+    snaplen: int = 262144,
+    link_header: bool = False,
+    timestamps: str = "local",
+) -> int:
+    """Capture on ``interface`` until ``count`` packets or Ctrl-C; returns the count."""
+    from ebpy.cbpf.pcap import compile_filter
+    from ebpy.cli.filter import linktype_text
+    from ebpy.kernel.capture import LiveCapture, interface_linktype
+    from ebpy.pcap import PcapWriter
+    from ebpy.pcap.summary import Summarizer
+
+    linktype = interface_linktype(interface)
+    # in the kernel the filter sees VLAN tags as skb metadata: compile as libpcap does live
+    insns = compile_filter(
+        expr, linktype=linktype, snaplen=snaplen, optimize=optimize, linux_vlan=True
+    )
+    captured = 0
+    with LiveCapture(interface, insns, snaplen=snaplen) as live:
+        print(
+            f"listening on {interface}, link-type {linktype_text(linktype)}, "
+            f"snapshot length {snaplen} bytes",
+            file=sys.stderr,
+            flush=True,
+        )
+        target = sys.stdout.buffer if write == "-" else write
+        writer = PcapWriter(target, linktype, snaplen=snaplen) if target else None
+        emit: Callable[[Packet], None]
+        if writer is not None:
+
+            def emit(packet: Packet) -> None:
+                writer.write(packet)
+
+        else:
+            line = Summarizer(linktype, link_header=link_header, timestamps=timestamps).line
+
+            def emit(packet: Packet) -> None:
+                print(line(packet), flush=True)
+
+        try:
+            for packet in live:
+                emit(packet)
+                captured += 1
+                if count is not None and captured >= count:
+                    break
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+        finally:
+            if writer is not None:
+                writer.close()
+            stats = live.stats()
+    print(counting_lines(captured, stats.received, stats.dropped), file=sys.stderr, flush=True)
+    return captured
