@@ -142,3 +142,47 @@ def test_vlan_tag_and_snap_length(veth: tuple[str, str, str], tmp_path: Path) ->
     # the tag is back where it was (veth may take it off into the packet's metadata)
     assert first.data == tagged[:64] and first.orig_len == len(tagged)
     assert second.data == plain[:64] and second.orig_len == len(plain)
+
+
+def test_a_program_the_kernel_refuses_runs_in_userspace(
+    veth: tuple[str, str, str], tmp_path: Path
+) -> None:
+    # ip protochain loops backwards: SO_ATTACH_FILTER refuses it, libpcap then
+    # filters in userspace, and so do we
+    ns, near, far = veth
+    out_file = tmp_path / "chain.pcap"
+    proc = start(ns, "-i", far, "-c", "2", "-w", str(out_file), "ip protochain 17")
+    tcp = s.ethernet(s.MACS[1], SRC_MAC, s.ETH_P_IP, s.ipv4(A, B, 6, s.tcp(A, B, 1, 2)))
+    frames = [tcp, udp_frame(1), tcp, udp_frame(2)]
+    send(near, frames)
+    finish(proc)
+    assert [p.data for p in read_packets(out_file)] == [frames[1], frames[3]]
+
+
+def test_vlan_filter_live_sees_the_stripped_tag(veth: tuple[str, str, str], tmp_path: Path) -> None:
+    ns, near, far = veth
+    out_file = tmp_path / "vlan.pcap"
+    proc = start(ns, "-i", far, "-c", "1", "-w", str(out_file), "vlan 42")
+    tagged = udp_frame(9, b"t", vlan=42)
+    send(near, [udp_frame(9, b"p"), udp_frame(9, b"o", vlan=7), tagged])
+    finish(proc)
+    assert [p.data for p in read_packets(out_file)] == [tagged]
+
+
+@pytest.mark.skipif(not Path("/sys/class/net/lo").exists(), reason="no loopback interface")
+def test_loopback_packets_are_seen_once() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ebpy.cli.main", "filter", "-i", "lo", "-c", "2", "udp port 9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("listening on ")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for payload in (b"one", b"two!"):
+            sock.sendto(payload, ("127.0.0.1", 9))
+            time.sleep(0.05)
+    out, _ = finish(proc)
+    lengths = [line.rsplit(" ", 1)[1] for line in out.splitlines()]
+    assert lengths == ["3", "4"]  # each datagram once, not once going out and once coming in

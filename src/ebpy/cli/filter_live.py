@@ -5,11 +5,16 @@ The expression is compiled for the interface's link type and attached to an
 are printed as summaries (flushed line by line) or written to ``-w``. At the
 end come tcpdump's three lines on standard error: packets captured (handed to
 the printer), received by filter (``PACKET_STATISTICS``: those that passed the
-filter) and dropped by kernel. This module only drives the loop.
+filter) and dropped by kernel. A program the kernel refuses (``ip
+protochain`` jumps backwards, which classic BPF in the kernel does not allow)
+runs in userspace instead, as libpcap falls back to: the socket takes every
+packet and the filter, compiled for capture files, runs on each (VLAN tags put
+back). This module only drives the loop.
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -53,8 +58,10 @@ def capture(
     timestamps: str = "local",
 ) -> int:
     """Capture on ``interface`` until ``count`` packets or Ctrl-C; returns the count."""
+    from ebpy.cbpf.interp import compile_filter_program
     from ebpy.cbpf.pcap import compile_filter
     from ebpy.cli.filter import linktype_text
+    from ebpy.errors import KernelError
     from ebpy.kernel.capture import LiveCapture, interface_linktype
     from ebpy.pcap import PcapWriter
     from ebpy.pcap.summary import Summarizer
@@ -65,7 +72,17 @@ def capture(
         expr, linktype=linktype, snaplen=snaplen, optimize=optimize, linux_vlan=True
     )
     captured = 0
-    with LiveCapture(interface, insns, snaplen=snaplen) as live:
+    userland: Callable[[bytes, int], int] | None = None
+    try:
+        live = LiveCapture(interface, insns, snaplen=snaplen)
+    except KernelError as refused:
+        if refused.errno != errno.EINVAL:
+            raise
+        userland = compile_filter_program(
+            compile_filter(expr, linktype=linktype, snaplen=snaplen, optimize=optimize)
+        )
+        live = LiveCapture(interface, None, snaplen=snaplen)
+    with live:
         print(
             f"listening on {interface}, link-type {linktype_text(linktype)}, "
             f"snapshot length {snaplen} bytes",
@@ -88,6 +105,12 @@ def capture(
 
         try:
             for packet in live:
+                if userland is not None:
+                    keep = userland(packet.data, packet.orig_len)
+                    if not keep:
+                        continue
+                    if keep < len(packet.data):
+                        packet = packet._replace(data=packet.data[:keep])
                 emit(packet)
                 captured += 1
                 if count is not None and captured >= count:

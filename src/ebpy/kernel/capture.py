@@ -92,6 +92,20 @@ def interface_linktype(iface: str) -> int:
     return linktype
 
 
+PACKET_OUTGOING = 4
+"""``sll_pkttype`` of a packet the host sends."""
+
+_ARPHRD_LOOPBACK = 772
+
+
+def _is_loopback(iface: str) -> bool:
+    try:
+        with open(f"/sys/class/net/{iface}/type") as f:
+            return int(f.read().strip()) == _ARPHRD_LOOPBACK
+    except (OSError, ValueError):
+        return False
+
+
 @dataclass
 class CaptureStats:
     """What the kernel counted: packets that passed the filter (``received``,
@@ -119,6 +133,7 @@ class LiveCapture:
     ) -> None:
         self.iface = iface
         self.linktype = interface_linktype(iface)
+        self._loopback = _is_loopback(iface)
         self.snaplen = snaplen
         self._stats = CaptureStats()
         try:
@@ -148,8 +163,12 @@ class LiveCapture:
         self._cmsg = socket.CMSG_SPACE(_AUXDATA.size) + socket.CMSG_SPACE(_TIMESPEC.size)
 
     # -- packets -------------------------------------------------------------------------
-    def _receive(self) -> Packet:
-        data, ancillary, _flags, _addr = self._sock.recvmsg(self._bufsize, self._cmsg)
+    def _receive(self) -> Packet | None:
+        """The next packet; None for one to skip: on the loopback each packet is
+        seen going out and coming in, and (as libpcap) only the second is kept."""
+        data, ancillary, _flags, addr = self._sock.recvmsg(self._bufsize, self._cmsg)
+        if self._loopback and len(addr) > 2 and addr[2] == PACKET_OUTGOING:
+            return None
         wire = len(data)
         ts_ns = 0
         tci: int | None = None
@@ -176,15 +195,22 @@ class LiveCapture:
 
     def next_packet(self, timeout: float | None = None) -> Packet | None:
         """The next packet, or None when ``timeout`` seconds pass first."""
-        if timeout is not None:
-            ready, _, _ = select.select([self._sock], [], [], timeout)
-            if not ready:
-                return None
-        return self._receive()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                ready, _, _ = select.select([self._sock], [], [], max(left, 0))
+                if not ready:
+                    return None
+            packet = self._receive()
+            if packet is not None:
+                return packet
 
     def __iter__(self) -> Iterator[Packet]:
         while True:
-            yield self._receive()
+            packet = self._receive()
+            if packet is not None:
+                yield packet
 
     # -- statistics, life cycle ----------------------------------------------------------
     def stats(self) -> CaptureStats:
