@@ -323,7 +323,26 @@ class KernelError(BpfError):
         self.errno = errno
         self.log = log
         name = _errno.errorcode.get(errno, str(errno))
-        super().__init__(f"{cmd}: {name} ({os.strerror(errno)})")
+        why = f": {self.reason}" if self.reason else ""
+        super().__init__(f"{cmd}: {name} ({os.strerror(errno)}){why}")
+
+    @property
+    def reason(self) -> str:
+        """The verifier's own words: the last line of ``log`` before its summary lines.
+
+        >>> log = ["0: (61) r0 = *(u32 *)(r1 +0)", "R1 invalid mem access 'scalar'",
+        ...        "processed 1 insns (limit 1000000)"]
+        >>> KernelError("BPF_PROG_LOAD", 13, chr(10).join(log)).reason
+        "R1 invalid mem access 'scalar'"
+        """
+        for line in reversed(self.log.splitlines()):
+            line = line.strip()
+            if line and not line.startswith(_LOG_SUMMARY):
+                return line
+        return ""
+
+
+_LOG_SUMMARY = ("processed ", "verification time", "stack depth", "mark_precise", "-- END")
 
 
 class NotSupportedError(BpfError):

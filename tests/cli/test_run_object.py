@@ -232,3 +232,12 @@ def test_maps_are_shown_by_their_btf_types(capture: Path) -> None:
     doc = run_json(str(BPF_DIR / "globals.o"), "--pcap", str(capture))
     (entry,) = next(v for k, v in doc["maps"].items() if k.endswith(".bss"))
     assert entry["formatted"]["value"][".bss"][0] == {"packets_seen": 300}
+
+
+@needs_kernel
+def test_a_rejected_program_says_why_in_one_line() -> None:
+    code, _, err = invoke(
+        "run", str(BPF_DIR / "broken_null_deref.o"), "--backend", "kernel", "--mem", "00"
+    )
+    line = one_error_line(code, err, EXIT_FAILED)
+    assert "invalid mem access" in line  # the verifier's reason, from its log
