@@ -15,8 +15,11 @@ back). This module only drives the loop.
 from __future__ import annotations
 
 import errno
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -57,7 +60,43 @@ def capture(
     link_header: bool = False,
     timestamps: str = "local",
 ) -> int:
-    """Capture on ``interface`` until ``count`` packets or Ctrl-C; returns the count."""
+    """Capture on ``interface`` until ``count`` packets, Ctrl-C or SIGTERM; returns the count."""
+    with _stopped_by_signals():
+        return _capture(interface, expr, write, count, optimize, snaplen, link_header, timestamps)
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM end the capture (with the counting lines), as tcpdump's
+    handlers do, even where SIGINT was ignored (a background job of a script)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS} if main_thread else {}
+    for sig in old:
+        signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _capture(
+    interface: str,
+    expr: str,
+    write: str | None,
+    count: int | None,
+    optimize: bool,
+    snaplen: int,
+    link_header: bool,
+    timestamps: str,
+) -> int:
     from ebpy.cbpf.interp import compile_filter_program
     from ebpy.cbpf.pcap import compile_filter
     from ebpy.cli.filter import linktype_text
