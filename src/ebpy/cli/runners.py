@@ -20,6 +20,7 @@ not read options or print (``ebpy.cli.run``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ def trace_lines(result: Any) -> list[str]:
     return [line.decode("utf-8", "replace") for line in lines]
 
 
-class Target:
+class Target(ABC):
     """A loaded program on a backend, and the maps it uses (in index order)."""
 
     backend = ""
@@ -58,14 +59,14 @@ class Target:
         self.btf: Any = None
         """The object's BTF (``ebpy.btf.Btf``), to show map contents by type."""
 
+    @abstractmethod
     def test_run(
         self, data: bytes | None, ctx: bytes | None, repeat: int = 1, seed: int | None = None
     ) -> RunResult:
         """One ``BPF_PROG_TEST_RUN``-style run (``seed``: the VM's random source)."""
-        raise NotImplementedError
 
-    def close(self) -> None:
-        """Release what the target holds (kernel fds)."""
+    def close(self) -> None:  # noqa: B027 - a VM target holds nothing to release
+        """Release what the target holds (kernel fds); nothing by default."""
 
 
 class VmTarget(Target):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from types import TracebackType
 from typing import BinaryIO, Self
@@ -125,11 +126,12 @@ def open_output(target: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bo
     return target, False
 
 
-class _Closing:
+class _Closing(ABC):
     """``with`` support: ``close()`` at the end of the block."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the file."""
 
     def __enter__(self) -> Self:
         return self
@@ -165,8 +167,9 @@ class StreamReader(_Closing):
         except PcapError as exc:
             raise exc.with_path(self._stream.path) from None
 
+    @abstractmethod
     def _packets(self) -> Iterator[Packet]:
-        raise NotImplementedError
+        """The packets of the file, parsed (each format's reader)."""
 
     def close(self) -> None:
         self._stream.close()
