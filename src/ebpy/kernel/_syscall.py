@@ -36,9 +36,8 @@ import platform
 import sys
 import weakref
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
+from ebpy.closing import Closing
 from ebpy.errors import KernelError, NotSupportedError
 from ebpy.uapi import BpfCmd
 
@@ -337,7 +336,7 @@ def close_quietly(fd: int) -> None:
         os.close(fd)
 
 
-class FdOwner:
+class FdOwner(Closing):
     """Owns one bpf fd: closes it on ``close()``, after ``with``, or when collected.
 
     Subclasses name what the fd is (``KIND``, in the ``EBADF`` error of a closed
@@ -364,17 +363,6 @@ class FdOwner:
     def close(self) -> None:
         """Close the fd (again is a no-op)."""
         self._finalizer()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _describe(self) -> str:
         return ""

@@ -35,10 +35,9 @@ import struct
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 from ebpy.cbpf.isa import Insn
+from ebpy.closing import Closing
 from ebpy.errors import KernelError, NotSupportedError
 from ebpy.kernel.socket_filter import attach_filter
 from ebpy.pcap.packet import LinkType, Packet
@@ -115,7 +114,7 @@ class CaptureStats:
     dropped: int = 0
 
 
-class LiveCapture:
+class LiveCapture(Closing):
     """Packets of one interface that pass a classic filter (see the module docstring).
 
     Iterate for ``Packet``\\ s (blocking); ``next_packet(timeout)`` waits at most
@@ -227,14 +226,3 @@ class LiveCapture:
 
     def close(self) -> None:
         self._sock.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -32,10 +32,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
 
 from ebpy.btf.types import Btf
+from ebpy.closing import Closing
 from ebpy.errors import BpfError, InputError, KernelError, MapError, NotSupportedError
 from ebpy.isa.instruction import Instruction
 from ebpy.isa.opcodes import PseudoSrc
@@ -104,7 +103,7 @@ class KernelObjectProgram:
         self.program.close()
 
 
-class KernelObject:
+class KernelObject(Closing):
     """An ``ObjectSpec`` loaded into the kernel: ``maps`` and ``programs`` by name."""
 
     def __init__(self, spec: ObjectSpec, prepared: PreparedObject) -> None:
@@ -288,17 +287,6 @@ class KernelObject:
             m.close()
         if self.btf is not None:
             self.btf.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<KernelObject {self.name} maps={list(self.maps)} programs={list(self.programs)}>"

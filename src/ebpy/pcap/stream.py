@@ -18,11 +18,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator
-from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
+from ebpy.closing import Closing
 from ebpy.pcap.packet import Packet, PcapError, TruncatedError
 
 CHUNK = 1 << 20
@@ -126,23 +126,7 @@ def open_output(target: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bo
     return target, False
 
 
-class _Closing(ABC):
-    """``with`` support: ``close()`` at the end of the block."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release the file."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class StreamReader(_Closing):
+class StreamReader(Closing):
     """Base of the capture readers: a ``Stream`` iterated once into ``Packet``s.
 
     Subclasses parse in ``_packets``; an error raised there gets the file's path.
@@ -175,7 +159,7 @@ class StreamReader(_Closing):
         self._stream.close()
 
 
-class OutputFile(_Closing):
+class OutputFile(Closing):
     """Base of the capture writers: the output file, bytes written (``offset``), closing."""
 
     def __init__(self, target: str | os.PathLike[str] | BinaryIO) -> None:

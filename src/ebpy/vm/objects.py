@@ -29,10 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
 
 from ebpy.btf.types import Btf
+from ebpy.closing import Closing
 from ebpy.errors import InputError, NotSupportedError
 from ebpy.helpers.env import Runtime
 from ebpy.helpers.registry import HelperTable
@@ -118,7 +117,7 @@ class VmProgram:
         return self.vm.test_run(data, ctx, repeat, runtime=runtime)
 
 
-class VmObject:
+class VmObject(Closing):
     """An ``ObjectSpec`` loaded on the VM: ``maps`` and ``programs`` by name."""
 
     def __init__(
@@ -194,17 +193,6 @@ class VmObject:
 
     def close(self) -> None:
         """Nothing to release on the VM (kept for the backends' common face)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<VmObject {self.name} maps={list(self.maps)} programs={list(self.programs)}>"
