@@ -54,12 +54,14 @@ def median_seconds(fn: Callable[[], object], rounds: int) -> tuple[float, float]
     return statistics.median(wall), statistics.median(cpu)
 
 
-def _row(label: str, t: tuple[float, float], note: str = "") -> None:
-    print(f"{label:18} {t[0] * 1e3:8.1f} ms wall {t[1] * 1e3:8.1f} ms cpu  {note}".rstrip())
+def row(label: str, t: tuple[float, float], note: str = "", width: int = 18) -> None:
+    """One line of figures: ``label``, wall and CPU milliseconds."""
+    print(f"{label:{width}} {t[0] * 1e3:8.1f} ms wall {t[1] * 1e3:8.1f} ms cpu  {note}".rstrip())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def arguments(doc: str | None) -> tuple[argparse.Namespace, Path, bytes]:
+    """The command line (FILE, --rounds), the file and its raw BTF (from ``.BTF`` of an object)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("file", nargs="?", default=VMLINUX_PATH)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
@@ -70,6 +72,11 @@ def main() -> None:
         if raw is None:
             raise SystemExit(f"{path}: no .BTF section")
         data = raw
+    return args, path, data
+
+
+def main() -> None:
+    args, path, data = arguments(__doc__)
     btf = parse_btf(data)
     print(f"{path}: {len(data) / 1e6:.2f} MB of BTF, {len(btf.types)} types")
 
@@ -82,10 +89,10 @@ def main() -> None:
     parse_gc_s = time.perf_counter() - start
     dump_t = median_seconds(lambda: dump_raw(btf), args.rounds)
     encode_t = median_seconds(lambda: encode_btf(btf), args.rounds)
-    _row("parse_btf", parse_t, f"(median of {args.rounds})")
+    row("parse_btf", parse_t, f"(median of {args.rounds})")
     print(f"{'parse_btf + gc':18} {parse_gc_s * 1e3:8.1f} ms wall  (once, a full collection after)")
-    _row("dump_raw", dump_t)
-    _row("encode_btf", encode_t)
+    row("dump_raw", dump_t)
+    row("encode_btf", encode_t)
 
     bpftool = shutil.which("bpftool")
     if bpftool is None:
@@ -98,7 +105,7 @@ def main() -> None:
         )
 
     tool_t = median_seconds(run_bpftool, args.rounds)
-    _row("bpftool btf dump", tool_t, "(whole process, output to /dev/null)")
+    row("bpftool btf dump", tool_t, "(whole process, output to /dev/null)")
     for what, i in (("wall", 0), ("cpu", 1)):
         print(
             f"ratio ({what}) parse / bpftool {parse_t[i] / tool_t[i]:5.2f}, "

@@ -13,57 +13,21 @@ that prints figures, not a test.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import resource
 import shutil
-import statistics
 import subprocess
-import time
-from collections.abc import Callable
-from pathlib import Path
+
+from bench_btf import arguments, median_seconds, row  # the sibling script (bench/ is on sys.path)
 
 from ebpy.btf.dump_c import dump_c
-from ebpy.btf.parse import VMLINUX_PATH, parse_btf
-from ebpy.elf.btf_sections import read_btf_sections
-from ebpy.elf.reader import is_elf
-
-
-def _cpu() -> float:
-    """CPU seconds of this process and its finished children (user + system)."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def median_seconds(fn: Callable[[], object], rounds: int) -> tuple[float, float]:
-    """Median wall and CPU time of ``fn`` over ``rounds`` runs (a full collection before each)."""
-    wall, cpu = [], []
-    for _ in range(rounds):
-        gc.collect()
-        start, start_cpu = time.perf_counter(), _cpu()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(_cpu() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+from ebpy.btf.parse import parse_btf
 
 
 def _row(label: str, t: tuple[float, float], note: str = "") -> None:
-    print(f"{label:22} {t[0] * 1e3:8.1f} ms wall {t[1] * 1e3:8.1f} ms cpu  {note}".rstrip())
+    row(label, t, note, width=22)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("file", nargs="?", default=VMLINUX_PATH)
-    ap.add_argument("--rounds", type=int, default=5)
-    args = ap.parse_args()
-    path = Path(args.file)
-    data = path.read_bytes()
-    if is_elf(data):
-        raw, _ = read_btf_sections(data)
-        if raw is None:
-            raise SystemExit(f"{path}: no .BTF section")
-        data = raw
+    args, path, data = arguments(__doc__)
     btf = parse_btf(data)
     text = dump_c(btf)
     print(
