@@ -11,6 +11,11 @@ IP headers for IP). This module builds values; it asserts nothing.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from hypothesis import strategies as st
 
 from ebpy.cbpf.interp import SkbInfo
@@ -52,3 +57,24 @@ def frames_for_test_run(max_size: int = 100) -> st.SearchStrategy[bytes]:
         ethertypes,
         st.binary(max_size=max_size - 14),
     )
+
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "cbpf"
+GOLDEN_NAMES = sorted(
+    p.name.removesuffix(".dd.txt")
+    for p in GOLDEN.glob("*.dd.txt")
+    if not p.name.startswith("ip6_protochain")  # jumps backwards: the kernel refuses it
+)
+"""The tcpdump programs of ``tests/golden/cbpf`` that the kernel takes."""
+
+
+@contextmanager
+def pinned_to_one_cpu() -> Iterator[int]:
+    """Run on one CPU (yielded), so that the kernel's ``#cpu`` is known."""
+    before = os.sched_getaffinity(0)
+    cpu = max(before)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield cpu
+    finally:
+        os.sched_setaffinity(0, before)

@@ -12,11 +12,9 @@ The process is pinned to one CPU here so that ``#cpu`` is known.
 from __future__ import annotations
 
 import errno
-import os
 import socket
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -37,28 +35,19 @@ from ebpy.kernel.socket_filter import (
     skb_for_unix,
 )
 from ebpy.pcap.synth import Synth
+from tests.cbpf.skb import GOLDEN, GOLDEN_NAMES, pinned_to_one_cpu
 from tests.cbpf.strategies import ANCILLARY_UNIX, packets, programs, raw_programs
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sockets")
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "cbpf"
-NAMES = sorted(
-    p.name.removesuffix(".dd.txt")
-    for p in GOLDEN.glob("*.dd.txt")
-    if not p.name.startswith("ip6_protochain")
-)
+NAMES = GOLDEN_NAMES
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_cpu() -> Iterator[int]:
-    """Run on one CPU, so that the kernel's ``#cpu`` is the one ``skb_for_unix`` says."""
-    before = os.sched_getaffinity(0)
-    cpu = max(before)
-    os.sched_setaffinity(0, {cpu})
-    try:
+    """Run on one CPU, so that the kernel's ``#cpu`` is the one the expectations say."""
+    with pinned_to_one_cpu() as cpu:
         yield cpu
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 def expected(prog: list[Insn], pkts: list[bytes]) -> list[int]:

@@ -15,9 +15,7 @@ Two ways to run it, with different views of the packet:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,28 +30,25 @@ from ebpy.kernel.socket_filter import kernel_run, skb_for_unix
 from ebpy.pcap.synth import Synth
 from ebpy.uapi import ProgType
 from ebpy.vm import Vm
-from tests.cbpf.skb import frames_for_test_run, skb_of_test_run
+from tests.cbpf.skb import (
+    GOLDEN,
+    GOLDEN_NAMES,
+    frames_for_test_run,
+    pinned_to_one_cpu,
+    skb_of_test_run,
+)
 from tests.cbpf.strategies import ANCILLARY_EBPF, packets, programs
 
 pytestmark = pytest.mark.kernel
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "cbpf"
-NAMES = sorted(
-    p.name.removesuffix(".dd.txt")
-    for p in GOLDEN.glob("*.dd.txt")
-    if not p.name.startswith("ip6_protochain")
-)
+NAMES = GOLDEN_NAMES
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_cpu() -> Iterator[int]:
-    before = os.sched_getaffinity(0)
-    cpu = max(before)
-    os.sched_setaffinity(0, {cpu})
-    try:
+    """Run on one CPU, so that the kernel's ``#cpu`` is the one the expectations say."""
+    with pinned_to_one_cpu() as cpu:
         yield cpu
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 def check_test_run(prog: list[Insn], frames: list[bytes], cpu: int) -> None:
