@@ -241,24 +241,30 @@ def _token(d: Dissection, off: int, idx: int, length: int) -> tuple[int, str]:
     return idx, "".join(token)
 
 
+def _line_end(d: Dissection, off: int, idx: int, length: int, *, tabs: bool) -> int | None:
+    """Where the text line at ``off`` ends (its LF, or the CR of CR LF), searching from
+    ``idx`` up to ``length`` (``length`` when no end is met); None when a byte on the way
+    is not printable (a tab is, with ``tabs``) or a CR is not followed by LF."""
+    while idx < length:
+        c = d.u8(off + idx)
+        if c == 0x0A:
+            return idx
+        if c == 0x0D:
+            return idx if idx + 1 < length and d.u8(off + idx + 1) == 0x0A else None
+        if not (_printable(c) or (tabs and c == 0x09)):
+            return None
+        idx += 1
+    return idx
+
+
 def _text_line(d: Dissection, off: int, length: int) -> None:
     """Print ``: `` and the first line at ``off`` when it is text ending in LF or CR LF
     within ``length`` (reading past the capture is ``Truncated``); a line that runs to
     ``length`` without an end prints with `` [|proto]`` after it."""
-    idx = 0
-    data = d.data
-    while idx < length:
-        c = d.u8(off + idx)
-        if c == 0x0A:
-            break
-        if c == 0x0D:
-            if idx + 1 >= length or d.u8(off + idx + 1) != 0x0A:
-                return
-            break
-        if not _printable(c) and c != 0x09:
-            return
-        idx += 1
-    d.put(": " + data[off : off + idx].decode("ascii"))
+    idx = _line_end(d, off, 0, length, tabs=True)
+    if idx is None:
+        return
+    d.put(": " + d.data[off : off + idx].decode("ascii"))
     if idx >= length:
         d.put(f" [|{d.proto}]")
 
@@ -294,19 +300,8 @@ def _ssh(d: Dissection, off: int, length: int) -> None:
     for i, c in enumerate(b"SSH-"):
         if d.u8(off + i) != c:
             return
-    idx = 4
-    while idx < length:
-        c = d.u8(off + idx)
-        if c == 0x0A:
-            break
-        if c == 0x0D:
-            if idx + 1 >= length or d.u8(off + idx + 1) != 0x0A:
-                return
-            break
-        if not _printable(c):
-            return
-        idx += 1
-    else:
+    idx = _line_end(d, off, 4, length, tabs=False)
+    if idx is None or idx >= length:  # an SSH version line must end
         return
     d.put(": SSH: " + d.data[off : off + idx].decode("ascii"))
 
