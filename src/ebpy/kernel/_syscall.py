@@ -260,9 +260,14 @@ _SyscallFn = Callable[[int, int, object, int], int]
 
 
 @functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library of this process (errno kept for ``ctypes.get_errno``), loaded once."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
+@functools.cache
 def _libc_syscall() -> _SyscallFn:
-    libc = ctypes.CDLL(None, use_errno=True)
-    fn = libc.syscall
+    fn = libc().syscall
     fn.restype = ctypes.c_long
     fn.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint]
     call: _SyscallFn = fn

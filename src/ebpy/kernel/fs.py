@@ -17,9 +17,10 @@ True
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from pathlib import Path
+
+from ebpy.kernel._syscall import libc
 
 __all__ = ["BPFFS", "TRACEFS", "TRACEFS_OLD", "bpffs", "is_mounted", "mount", "tracefs"]
 
@@ -38,34 +39,22 @@ def is_mounted(path: str | os.PathLike[str]) -> bool:
 
 def _fs_type(path: Path) -> int | None:
     """The ``f_type`` of the file system at ``path`` (statfs), or None."""
-    libc = _libc()
-    if libc is None:
-        return None
     buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on x86-64
-    if libc.statfs(os.fsencode(path), buf) != 0:
+    if libc().statfs(os.fsencode(path), buf) != 0:
         return None
     return int.from_bytes(buf.raw[:8], "little")
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
-
-
 def mount(fstype: str, target: Path) -> bool:
     """``mount -t fstype fstype target`` through mount(2); True when it worked."""
-    libc = _libc()
-    if libc is None or os.geteuid() != 0:
+    if os.geteuid() != 0:
         return False
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
     src = fstype.encode()
-    return bool(libc.mount(src, os.fsencode(target), src, 0, None) == 0)
+    return bool(libc().mount(src, os.fsencode(target), src, 0, None) == 0)
 
 
 def tracefs(*, mount_if_missing: bool = True) -> Path | None:
