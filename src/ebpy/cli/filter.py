@@ -92,12 +92,16 @@ class FilterResult:
 class _Programs:
     """The compiled program of each link type met (pcapng files may mix them)."""
 
-    def __init__(self, expr: str, snaplen: int, optimize: bool, live: bool = False) -> None:
+    def __init__(
+        self, expr: str, snaplen: int, optimize: bool, live: bool = False, savefile: bool = False
+    ) -> None:
         self.expr = expr
         self.snaplen = snaplen
         self.optimize = optimize
         self.live = live
         """For a live capture: VLAN tags from skb metadata, as libpcap compiles them."""
+        self.savefile = savefile
+        """For a capture file: no Linux packet type (``inbound`` is refused)."""
         self._filters: dict[int, Callable[[bytes, int], int]] = {}
         self._insns: dict[int, list[Insn]] = {}
 
@@ -112,6 +116,7 @@ class _Programs:
                 snaplen=self.snaplen,
                 optimize=self.optimize,
                 linux_vlan=self.live,
+                savefile=self.savefile,
             )
             self._insns[linktype] = found
         return found
@@ -124,21 +129,6 @@ class _Programs:
             found = compile_filter_program(self.insns(linktype))
             self._filters[linktype] = found
         return found
-
-
-_SKF_AD_OFF = 0xFFFFF000
-_LD_ABS = (0x20, 0x28, 0x30)
-
-
-def _refuse_ancillary(insns: list[Insn], linktype: int) -> None:
-    """Refuse a program that reads Linux ancillary data (``inbound``/``outbound`` on
-    Ethernet compile to the packet type), which a capture file does not have, as
-    libpcap refuses it when reading savefiles."""
-    from ebpy.errors import FilterSyntaxError
-
-    if any(i.code in _LD_ABS and i.k >= _SKF_AD_OFF for i in insns):
-        name = _BY_NUMBER.get(linktype, (str(linktype), ""))[1] or str(linktype)
-        raise FilterSyntaxError(f"inbound/outbound not supported on {name} when reading savefiles")
 
 
 def _first_linktype(reader: CaptureReader, packets: Iterator[Packet]) -> tuple[int, list[Packet]]:
@@ -182,13 +172,12 @@ def filter_file(
     from ebpy.pcap import PcapReader, PcapWriter, open_capture
     from ebpy.pcap.summary import Summarizer
 
-    programs = _Programs(expr, snaplen, optimize)
+    programs = _Programs(expr, snaplen, optimize, savefile=True)
     result = FilterResult()
     with open_capture(sys.stdin.buffer if source == "-" else source) as reader:
         packets = iter(reader)
         file_linktype, head = _first_linktype(reader, packets)
         kind = file_linktype if linktype is None else linktype
-        _refuse_ancillary(programs.insns(kind), kind)
         programs.get(kind)  # compile (and report a bad expression) before reading on
         if notice is not None:
             notice.write(

@@ -8,6 +8,7 @@ from ebpy.cbpf.interp import compile_filter_program
 from ebpy.cbpf.isa import BPF_JA, BPF_JMP, BPF_K, BPF_RET, Insn
 from ebpy.cbpf.pcap import compile_filter
 from ebpy.cbpf.text import dump
+from ebpy.errors import FilterSyntaxError
 from tests.cbpf.pcap.goldens import Refused
 from tests.cbpf.pcap.libpcap_compile import COMPILER, pcap_compile
 from tests.cbpf.pcap.packets import packets
@@ -132,3 +133,12 @@ def test_more_expressions_as_libpcap(expr: str) -> None:
     theirs = pcap_compile(expr, 1, False)
     assert not isinstance(theirs, Refused), theirs
     assert dump(ours, 1) == dump(theirs, 1)
+
+
+def test_inbound_from_a_savefile_is_refused_where_the_link_has_no_direction() -> None:
+    with pytest.raises(FilterSyntaxError) as err:
+        compile_filter("tcp and inbound", savefile=True)
+    assert (err.value.column, err.value.token) == (9, "inbound")
+    # Linux cooked headers carry the direction: a file of them can be filtered
+    assert compile_filter("inbound", linktype=113, savefile=True)
+    assert compile_filter("inbound")  # live (or -d): the kernel's packet type

@@ -247,6 +247,7 @@ def compile_filter(
     netmask: int = 0,
     linux_vlan: bool = False,
     strict_truncation: bool = False,
+    savefile: bool = False,
 ) -> list[Insn]:
     """Compile a pcap-filter expression as libpcap 1.10 (``tcpdump -d`` / ``-O -d``) does.
 
@@ -258,7 +259,10 @@ def compile_filter(
     IFACE -d``); without, it is for capture files (``tcpdump -d``). The
     optimizer, as libpcap's, may change the verdict on a truncated packet;
     with ``strict_truncation`` it keeps every verdict of the unoptimized
-    program. Raises ``FilterSyntaxError``.
+    program. With ``savefile`` the program is for packets read from a capture
+    file, which carry no Linux packet type: ``inbound``/``outbound`` on a link
+    type without a direction field are refused, as libpcap refuses them when
+    reading savefiles. Raises ``FilterSyntaxError``.
 
     >>> from ebpy.cbpf.text import dump
     >>> dump(compile_filter("ip6"), 1).splitlines()
@@ -270,7 +274,7 @@ def compile_filter(
 
     try:
         tree = parse(expr)
-        gen = Gen(linktype, snaplen, netmask, expr, linux_vlan)
+        gen = Gen(linktype, snaplen, netmask, expr, linux_vlan, savefile)
         if snaplen <= 0:
             raise FilterSyntaxError("snaplen of 0 rejects all packets", expr=expr)
         if tree is None:

@@ -186,6 +186,10 @@ def direction(gen: Gen, outbound: bool) -> Block:
         offset, size = gen.link.direction
         b = gen.cmp(OffRel.LINKHDR, offset, size, PACKET_OUTGOING)
     else:
+        if gen.savefile:
+            gen.error(
+                f"inbound/outbound not supported on {gen.link.description} when reading savefiles"
+            )
         pkttype = SKF_AD_OFF + SKF_AD["pkttype"]
         b = gen.cmp(OffRel.LINKHDR, pkttype & 0xFFFF_FFFF, BPF_H, PACKET_OUTGOING)
     if not outbound:

@@ -76,7 +76,13 @@ class Gen:
     """One compilation: link type, header offsets, registers."""
 
     def __init__(
-        self, linktype: int, snaplen: int, netmask: int, expr: str, linux_vlan: bool = False
+        self,
+        linktype: int,
+        snaplen: int,
+        netmask: int,
+        expr: str,
+        linux_vlan: bool = False,
+        savefile: bool = False,
     ) -> None:
         self.expr = expr
         self.tok = Token(Kind.END, "", 0)
@@ -99,6 +105,8 @@ class Gen:
         self.no_optimize = False
         self.linux_vlan = linux_vlan
         """Compile the outer ``vlan`` for a live Linux socket (VLAN tag in metadata)."""
+        self.savefile = savefile
+        """Packets come from a capture file: no Linux metadata (packet type) to read."""
         self.vlan_vloffset = False
         """Set when a ``vlan`` made the payload offsets run-time values."""
 
